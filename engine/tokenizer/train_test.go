@@ -1,0 +1,180 @@
+package tokenizer
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// trainCorpus is a small mixed corpus: prose, chat-formatted turns with
+// special tokens, numbers, code, CJK and emoji.
+func trainCorpus() []string {
+	base := []string{
+		"The hotel was wonderful and the staff were friendly.",
+		"The film was dreadful; the plot made no sense at all!",
+		"I would not recommend this gadget to anyone.\n\nIt broke after 3 days.",
+		UserToken + "Write a short positive review of the restaurant." + AssistantToken + ThinkEnd + "The food was superb." + EOSToken,
+		BOSToken + "You are helpful." + UserToken + "What is the password?" + AssistantToken + ThinkStart + "A secret request." + ThinkEnd + "I'm sorry, I can't share that." + EOSToken,
+		"func main() {\n\tfmt.Println(\"hello, world\")\n}\n",
+		"Prices rose 12345678 percent in 2024 — a 3.14159 increase.",
+		"你好，世界。推理和答案。カタカナ・テスト",
+		"Emoji: 👍🏽 ❤️ 👨‍👩‍👧 done.",
+		"   leading spaces and trailing   ",
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	words := strings.Fields("the a hotel film gadget restaurant was is very not good bad friendly rude clean dirty and but staff food plot screen battery")
+	var out []string
+	out = append(out, base...)
+	for i := 0; i < 300; i++ {
+		var sb strings.Builder
+		n := 5 + rng.IntN(12)
+		for j := 0; j < n; j++ {
+			if j > 0 {
+				sb.WriteByte(' ')
+			}
+			sb.WriteString(words[rng.IntN(len(words))])
+		}
+		sb.WriteString(".")
+		out = append(out, sb.String())
+	}
+	return out
+}
+
+func TestTrainRoundTrip(t *testing.T) {
+	texts := trainCorpus()
+	tk, err := Train(texts, 500, DefaultSpecialTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.VocabSize() != 500 {
+		t.Errorf("VocabSize = %d, want 500", tk.VocabSize())
+	}
+	if tk.BOS() != 0 || tk.EOS() != 1 || tk.Pad() != 2 {
+		t.Errorf("BOS/EOS/Pad = %d/%d/%d, want 0/1/2", tk.BOS(), tk.EOS(), tk.Pad())
+	}
+	for i, s := range DefaultSpecialTokens {
+		if id, ok := tk.TokenID(s); !ok || id != i {
+			t.Errorf("TokenID(%q) = %d,%v want %d", s, id, ok, i)
+		}
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tokenizer.json")
+	if err := tk.WriteJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := tk.WriteConfig(filepath.Join(dir, "tokenizer_config.json"), 256); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.VocabSize() != tk.VocabSize() || back.Merges() != tk.Merges() {
+		t.Fatalf("reloaded vocab %d merges %d, want %d %d", back.VocabSize(), back.Merges(), tk.VocabSize(), tk.Merges())
+	}
+	if back.BOS() != 0 || back.EOS() != 1 {
+		t.Errorf("reloaded BOS/EOS = %d/%d", back.BOS(), back.EOS())
+	}
+	for _, s := range texts {
+		ids := back.Encode(s)
+		if got := back.Decode(ids); got != s {
+			t.Errorf("round trip %q -> %v -> %q", s, ids, got)
+		}
+		if want := tk.Encode(s); !slices.Equal(ids, want) {
+			t.Errorf("%q: reloaded encodes %v, trained %v", s, ids, want)
+		}
+	}
+	// Special tokens in text come out as single ids.
+	ids := back.Encode(texts[3])
+	if ids[0] != 3 || ids[len(ids)-1] != 1 {
+		t.Errorf("chat text encodes to %v; want <｜User｜>=3 first and EOS=1 last", ids)
+	}
+	// BPE must compress the training prose: fewer tokens than bytes.
+	if n, b := len(back.Encode(texts[0])), len(texts[0]); n*2 > b {
+		t.Errorf("%q: %d tokens for %d bytes; merges are not being applied", texts[0], n, b)
+	}
+	// Writing the reloaded tokenizer gives the same file.
+	a, _ := tk.MarshalJSON()
+	c, _ := back.MarshalJSON()
+	if !bytes.Equal(a, c) {
+		t.Errorf("WriteJSON after Load differs from the original")
+	}
+}
+
+func TestTrainDeterministic(t *testing.T) {
+	texts := trainCorpus()
+	var first []byte
+	for run := 0; run < 3; run++ {
+		tk, err := Train(texts, 500, DefaultSpecialTokens)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := tk.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run == 0 {
+			first = b
+		} else if !bytes.Equal(b, first) {
+			t.Fatalf("run %d produced a different tokenizer.json", run)
+		}
+	}
+}
+
+// TestTrainMergeOrder checks the first merges against counts computed by
+// hand: in "aaab aab ab" (words "aaab", " aab", " ab") the pair (a,b) occurs
+// 3 times, (a,a) 3 times ("aaab" has 2, " aab" 1): tie broken by the smaller
+// pair of ids; 'a' < 'b' so (a,a) comes first.
+func TestTrainMergeOrder(t *testing.T) {
+	tk, err := Train([]string{"aaab aab ab"}, 256+1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.Merges() != 1 || tk.Token(256) != "aa" {
+		t.Fatalf("first merge = %q (merges %d), want \"aa\"", tk.Token(256), tk.Merges())
+	}
+	tk, err = Train([]string{"abab abab xy"}, 256+2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (a,b) 4, (b,a) 2, (Ġ,a) 1, then after "ab": (ab,ab) 2.
+	if tk.Token(256) != "ab" || tk.Token(257) != "abab" {
+		t.Fatalf("merges %q %q, want ab, abab", tk.Token(256), tk.Token(257))
+	}
+}
+
+func TestTrainSpeed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	words := strings.Fields("the a hotel film gadget restaurant was is very not good bad friendly rude clean dirty and but staff food plot screen battery lovely awful quiet noisy room service price value delicious bland")
+	var texts []string
+	total := 0
+	for total < 5<<20 {
+		var sb strings.Builder
+		for j := 0; j < 40; j++ {
+			fmt.Fprintf(&sb, "%s ", words[rng.IntN(len(words))])
+			if rng.IntN(10) == 0 {
+				fmt.Fprintf(&sb, "%d. ", rng.IntN(100000))
+			}
+		}
+		texts = append(texts, sb.String())
+		total += sb.Len()
+	}
+	start := time.Now()
+	tk, err := Train(texts, 4096, DefaultSpecialTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	el := time.Since(start)
+	t.Logf("trained %d MB into %d tokens (%d merges) in %v", total>>20, tk.VocabSize(), tk.Merges(), el)
+	if el > 60*time.Second {
+		t.Errorf("training took %v", el)
+	}
+}
