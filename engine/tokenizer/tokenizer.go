@@ -94,7 +94,7 @@ func build(vocab map[string]int, merges [][2]string, added []AddedToken) (*Token
 		merges:     make(map[uint64]mergeVal, len(merges)),
 		mergeList:  make([][2]int32, len(merges)),
 		bos:        -1, eos: -1, pad: -1,
-		cache:      make(map[string][]int32),
+		cache: make(map[string][]int32),
 	}
 	for tok, id := range vocab {
 		if t.inModel[id] {
