@@ -1,0 +1,41 @@
+package tensor
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// BenchmarkMatMul runs every format's fast kernel and its reference twin on
+// GEMV (rows=1) and GEMM (rows=64) shapes and reports GFLOP/s (2 flops per
+// multiply-add). Reference runs are slow; select with -bench 'MatMul/.*/fast'
+// to skip them.
+//
+//	go test ./engine/tensor -run '^$' -bench MatMul -benchtime 2x
+func BenchmarkMatMul(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, f := range formats {
+		for _, sz := range []struct{ out, in int }{{1024, 1024}, {512, 4096}} {
+			l := randomLinear(rng, f, sz.out, sz.in)
+			for _, rows := range []int{1, 64} {
+				x := randomVec(rng, rows*sz.in)
+				y := make([]float32, rows*sz.out)
+				for _, impl := range []struct {
+					name string
+					l    Linear
+				}{{"fast", l}, {"ref", Reference(l)}} {
+					name := fmt.Sprintf("%s/%dx%d/rows=%d/%s", f, sz.out, sz.in, rows, impl.name)
+					b.Run(name, func(b *testing.B) {
+						start := time.Now()
+						for b.Loop() {
+							impl.l.MatMul(y, x, rows)
+						}
+						flops := 2 * float64(rows*sz.out*sz.in) * float64(b.N)
+						b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
+					})
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,145 @@
+package tensor
+
+import (
+	"runtime"
+	"sync"
+)
+
+// The fast kernels share one driver. For a tile of 4 output rows × blockK
+// input columns the format's dequantiser fills a small f32 scratch buffer
+// (the only place the weights exist in f32), and that tile is then dotted
+// with every input row: the dequantisation cost is paid once per call
+// however many rows are batched (prefill), and each x element loaded feeds
+// 4 independent accumulators. Output rows are split across goroutines.
+
+// blockK is the tile width: a multiple of the FP8 (128) and FP4 (32) scale
+// blocks, and small enough that 4 rows of scratch (4 KiB) stay in L1.
+const blockK = 256
+
+// tileRows is the number of output rows computed together.
+const tileRows = 4
+
+// minParallelMACs is the work below which goroutines cost more than they
+// save (the tiny default model's matrices are mostly under it).
+const minParallelMACs = 1 << 16
+
+// dequantizer is what a format provides to the driver.
+type dequantizer interface {
+	Out() int
+	In() int
+	// dequant writes W[o][k0:k1] to dst[0:k1-k0]; k0 is a multiple of blockK.
+	dequant(dst []float32, o, k0, k1 int)
+}
+
+// direct is implemented by F32 weights: the tile is the stored row itself.
+type direct interface {
+	rowSlice(o, k0, k1 int) []float32
+}
+
+func gemm(d dequantizer, dst, x []float32, rows int) {
+	out, in := d.Out(), d.In()
+	if rows == 0 || out == 0 {
+		return
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if macs := rows * out * in; macs < minParallelMACs*workers {
+		workers = max(1, macs/minParallelMACs)
+	}
+	tiles := ceilDiv(out, tileRows)
+	workers = min(workers, tiles)
+	if workers <= 1 {
+		gemmRange(d, dst, x, rows, 0, out)
+		return
+	}
+	var wg sync.WaitGroup
+	per := ceilDiv(tiles, workers)
+	for w := range workers {
+		o0 := w * per * tileRows
+		o1 := min(out, o0+per*tileRows)
+		if o0 >= o1 {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			gemmRange(d, dst, x, rows, o0, o1)
+		}()
+	}
+	wg.Wait()
+}
+
+// gemmRange computes output columns [o0, o1) for every row.
+func gemmRange(d dequantizer, dst, x []float32, rows, o0, o1 int) {
+	out, in := d.Out(), d.In()
+	for r := range rows {
+		clear(dst[r*out+o0 : r*out+o1])
+	}
+	dr, isDirect := d.(direct)
+	var scratch [tileRows * blockK]float32
+	var w [tileRows][]float32
+	for o := o0; o < o1; o += tileRows {
+		nr := min(tileRows, o1-o)
+		for k0 := 0; k0 < in; k0 += blockK {
+			k1 := min(k0+blockK, in)
+			n := k1 - k0
+			for t := range tileRows {
+				if t >= nr {
+					w[t] = w[0] // padding rows: computed, then discarded
+					continue
+				}
+				if isDirect {
+					w[t] = dr.rowSlice(o+t, k0, k1)
+				} else {
+					s := scratch[t*blockK : t*blockK+n]
+					d.dequant(s, o+t, k0, k1)
+					w[t] = s
+				}
+			}
+			for r := range rows {
+				s0, s1, s2, s3 := dot4(w[0], w[1], w[2], w[3], x[r*in+k0:r*in+k1])
+				dd := dst[r*out+o : r*out+o+nr]
+				switch nr {
+				case 4:
+					dd[3] += s3
+					fallthrough
+				case 3:
+					dd[2] += s2
+					fallthrough
+				case 2:
+					dd[1] += s1
+					fallthrough
+				case 1:
+					dd[0] += s0
+				}
+			}
+		}
+	}
+}
+
+// dot4 returns the dot products of x with four weight rows, each with two
+// interleaved accumulators (8 independent chains hide the add latency).
+func dot4(w0, w1, w2, w3, x []float32) (float32, float32, float32, float32) {
+	n := len(x)
+	w0, w1, w2, w3 = w0[:n], w1[:n], w2[:n], w3[:n]
+	var a0, a1, a2, a3, b0, b1, b2, b3 float32
+	i := 0
+	for ; i+2 <= n; i += 2 {
+		x0, x1 := x[i], x[i+1]
+		a0 += w0[i] * x0
+		a1 += w1[i] * x0
+		a2 += w2[i] * x0
+		a3 += w3[i] * x0
+		b0 += w0[i+1] * x1
+		b1 += w1[i+1] * x1
+		b2 += w2[i+1] * x1
+		b3 += w3[i+1] * x1
+	}
+	if i < n {
+		x0 := x[i]
+		a0 += w0[i] * x0
+		a1 += w1[i] * x0
+		a2 += w2[i] * x0
+		a3 += w3[i] * x0
+	}
+	return a0 + b0, a1 + b1, a2 + b2, a3 + b3
+}
