@@ -1,0 +1,477 @@
+package kernel
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestKernelInfoAndStatusParents(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := newClient(t, ci)
+	id := c.send("shell", "kernel_info_request", map[string]any{})
+	r := c.reply("shell", id, 5*time.Second)
+	if r.Header.MsgType != "kernel_info_reply" {
+		t.Fatalf("reply type %q", r.Header.MsgType)
+	}
+	var info struct {
+		ProtocolVersion string `json:"protocol_version"`
+		Implementation          string
+		LanguageInfo            map[string]string `json:"language_info"`
+		Banner                  string
+		HelpLinks               []HelpLink `json:"help_links"`
+	}
+	json.Unmarshal(r.Content, &info)
+	cm := content(r)
+	if cm["status"] != "ok" || info.ProtocolVersion != ProtocolVersion || info.Implementation == "" || info.HelpLinks == nil {
+		t.Errorf("kernel_info_reply: %s", r.Content)
+	}
+	want := map[string]string{"name": "go", "mimetype": "text/x-go", "file_extension": ".go", "pygments_lexer": "go", "codemirror_mode": "go"}
+	for k, v := range want {
+		if info.LanguageInfo[k] != v {
+			t.Errorf("language_info.%s = %q, want %q", k, info.LanguageInfo[k], v)
+		}
+	}
+	if info.LanguageInfo["version"] == "" {
+		t.Error("language_info.version is empty")
+	}
+	outs := c.outputs(id, 5*time.Second)
+	if len(outs) != 2 || content(outs[0])["execution_state"] != "busy" || content(outs[1])["execution_state"] != "idle" {
+		t.Errorf("want busy, idle with the request as parent; got %d messages", len(outs))
+	}
+}
+
+func TestBadSignatureDropped(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := newClient(t, ci)
+	// A forged execute must not run: x stays undefined afterwards.
+	forged := c.sendSigned("shell", "execute_request", map[string]any{"code": "set x forged", "silent": false}, false)
+	// A message without any signature frame content.
+	h := NewHeader(c.session, "execute_request")
+	frames, _ := c.codec.Encode(nil, h, nil, nil, map[string]any{"code": "set x unsigned"})
+	frames[1] = nil
+	c.shell.SendMulti(zmqMsg(frames))
+	// Garbage without delimiter.
+	c.shell.SendMulti(zmqMsg([][]byte{[]byte("junk")}))
+	select {
+	case m := <-c.replies["shell"]:
+		t.Fatalf("kernel answered a badly signed message: %s %s", m.Header.MsgType, m.Content)
+	case <-time.After(500 * time.Millisecond):
+	}
+	_ = forged
+	e := c.execute("get x", nil)
+	if e.reply["status"] != "error" {
+		t.Fatalf("forged cell was executed: %v", e.reply)
+	}
+	if e := c.execute("value alive", nil); e.reply["status"] != "ok" {
+		t.Fatalf("kernel not serving after bad messages: %v", e.reply)
+	}
+}
+
+func TestExecuteStateAndMessages(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := newClient(t, ci)
+	e1 := c.execute("set greeting hello\nprint side effect", nil)
+	if e1.reply["status"] != "ok" || e1.reply["execution_count"] != 1.0 {
+		t.Fatalf("first reply %v", e1.reply)
+	}
+	if got := e1.stream("stdout"); got != "side effect\n" {
+		t.Errorf("stdout %q", got)
+	}
+	if len(e1.ofType("execute_result")) != 0 {
+		t.Error("a cell without a trailing value sent execute_result")
+	}
+	// Order on iopub: busy, execute_input, ..., idle.
+	if e1.outputs[0].Header.MsgType != "status" || e1.outputs[1].Header.MsgType != "execute_input" {
+		t.Errorf("first iopub messages %s, %s", e1.outputs[0].Header.MsgType, e1.outputs[1].Header.MsgType)
+	}
+	if in := content(e1.outputs[1]); in["code"] != "set greeting hello\nprint side effect" || in["execution_count"] != 1.0 {
+		t.Errorf("execute_input %v", in)
+	}
+
+	e2 := c.execute("get greeting", nil)
+	res := e2.ofType("execute_result")
+	if len(res) != 1 {
+		t.Fatalf("want one execute_result, got %d", len(res))
+	}
+	rc := content(res[0])
+	if rc["execution_count"] != 2.0 || rc["data"].(map[string]any)["text/plain"] != "hello" {
+		t.Errorf("execute_result %v", rc)
+	}
+
+	// silent: no execute_input, no result, no count.
+	e3 := c.execute("get greeting", map[string]any{"silent": true})
+	if len(e3.ofType("execute_input")) != 0 || len(e3.ofType("execute_result")) != 0 || e3.reply["execution_count"] != 2.0 {
+		t.Errorf("silent cell: reply %v, %d messages", e3.reply, len(e3.outputs))
+	}
+	// store_history=false: runs, shows, does not count.
+	e4 := c.execute("value 7", map[string]any{"store_history": false})
+	if e4.reply["execution_count"] != 2.0 || len(e4.ofType("execute_result")) != 1 {
+		t.Errorf("store_history=false: reply %v", e4.reply)
+	}
+	e5 := c.execute("eprint oops", nil)
+	if e5.stream("stderr") != "oops\n" || e5.reply["execution_count"] != 3.0 {
+		t.Errorf("stderr %q, reply %v", e5.stream("stderr"), e5.reply)
+	}
+}
+
+func TestUserExpressions(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := newClient(t, ci)
+	e := c.execute("set a 42", map[string]any{"user_expressions": map[string]any{"ok": "get a", "bad": "get nope"}})
+	ue := e.reply["user_expressions"].(map[string]any)
+	ok := ue["ok"].(map[string]any)
+	if ok["status"] != "ok" || ok["data"].(map[string]any)["text/plain"] != "42" {
+		t.Errorf("user expression ok: %v", ok)
+	}
+	if ue["bad"].(map[string]any)["status"] != "error" {
+		t.Errorf("user expression bad: %v", ue["bad"])
+	}
+}
+
+func TestErrorIsOneMessageNamingTheLine(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := newClient(t, ci)
+	e := c.execute("print before\nfail boom", nil)
+	if e.reply["status"] != "error" || e.reply["ename"] != "Failure" || e.reply["evalue"] != "boom" {
+		t.Fatalf("reply %v", e.reply)
+	}
+	errs := e.ofType("error")
+	if len(errs) != 1 {
+		t.Fatalf("want exactly one error message, got %d", len(errs))
+	}
+	tb := fmt.Sprint(content(errs[0])["traceback"])
+	if !strings.Contains(tb, "line 2") {
+		t.Errorf("traceback does not name line 2: %s", tb)
+	}
+}
+
+func TestStopOnErrorAbortsQueuedCells(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := newClient(t, ci)
+	base := map[string]any{"silent": false, "store_history": true, "user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true}
+	with := func(code string) map[string]any {
+		m := map[string]any{"code": code}
+		for k, v := range base {
+			m[k] = v
+		}
+		return m
+	}
+	id1 := c.send("shell", "execute_request", with("sleep 200\nfail first"))
+	id2 := c.send("shell", "execute_request", with("set y 1"))
+	id3 := c.send("shell", "execute_request", with("set z 1"))
+	for i, w := range []struct{ id, status string }{{id1, "error"}, {id2, "aborted"}, {id3, "aborted"}} {
+		if got := content(c.reply("shell", w.id, 5*time.Second))["status"]; got != w.status {
+			t.Errorf("cell %d: status %v, want %s", i+1, got, w.status)
+		}
+	}
+	if e := c.execute("get y", nil); e.reply["status"] != "error" {
+		t.Error("aborted cell ran anyway")
+	}
+	// With stop_on_error=false the next cell runs.
+	m := with("sleep 100\nfail again")
+	m["stop_on_error"] = false
+	idA := c.send("shell", "execute_request", m)
+	idB := c.send("shell", "execute_request", with("set w 1"))
+	c.reply("shell", idA, 5*time.Second)
+	if got := content(c.reply("shell", idB, 5*time.Second))["status"]; got != "ok" {
+		t.Errorf("cell after stop_on_error=false failure: %v", got)
+	}
+}
+
+func TestInterruptKeepsState(t *testing.T) {
+	for _, ch := range []string{"control", "shell"} {
+		t.Run(ch, func(t *testing.T) {
+			_, ci := startTestKernel(t)
+			c := newClient(t, ci)
+			c.execute("set kept yes", nil)
+			id := c.send("shell", "execute_request", map[string]any{"code": "loop", "silent": false})
+			time.Sleep(200 * time.Millisecond)
+			start := time.Now()
+			ir := c.send(ch, "interrupt_request", map[string]any{})
+			if got := content(c.reply(ch, ir, 2*time.Second))["status"]; got != "ok" {
+				t.Errorf("interrupt_reply status %v", got)
+			}
+			r := content(c.reply("shell", id, 2*time.Second))
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("interrupt took %v", d)
+			}
+			if r["status"] != "error" || r["ename"] != "Interrupted" {
+				t.Errorf("interrupted cell reply %v", r)
+			}
+			if e := c.execute("get kept", nil); e.reply["status"] != "ok" {
+				t.Errorf("state lost after interrupt: %v", e.reply)
+			}
+		})
+	}
+}
+
+func TestStdinRoundTrip(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := newClient(t, ci)
+	id := c.send("shell", "execute_request", map[string]any{"code": "input your name?", "allow_stdin": true})
+	var req *Message
+	select {
+	case req = <-c.replies["stdin"]:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no input_request")
+	}
+	if req.Header.MsgType != "input_request" || content(req)["prompt"] != "your name?" || parentID(req) != id {
+		t.Fatalf("input_request %s %s", req.Header.MsgType, req.Content)
+	}
+	c.send("stdin", "input_reply", map[string]any{"value": "Ada", "status": "ok"})
+	if r := content(c.reply("shell", id, 5*time.Second)); r["status"] != "ok" {
+		t.Fatalf("reply %v", r)
+	}
+	if got := (execResult{outputs: c.outputs(id, 5*time.Second)}).stream("stdout"); got != "got Ada\n" {
+		t.Errorf("stdout %q", got)
+	}
+	// allow_stdin=false: the cell gets an error instead of hanging.
+	e := c.execute("input nope", map[string]any{"allow_stdin": false})
+	if e.reply["status"] != "error" || !strings.Contains(fmt.Sprint(e.reply["evalue"]), "stdin") {
+		t.Errorf("stdin without allow_stdin: %v", e.reply)
+	}
+}
+
+func TestDisplayUpdateClear(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := newClient(t, ci)
+	e := c.execute("print first\nshow bar 10%\nupdate bar 90%\ndisplay plain\nclear", nil)
+	var kinds []string
+	for _, m := range e.outputs {
+		if m.Header.MsgType != "status" && m.Header.MsgType != "execute_input" {
+			kinds = append(kinds, m.Header.MsgType)
+		}
+	}
+	want := "stream display_data update_display_data display_data clear_output"
+	if strings.Join(kinds, " ") != want {
+		t.Fatalf("iopub order %v, want %s", kinds, want)
+	}
+	upd := content(e.ofType("update_display_data")[0])
+	if upd["transient"].(map[string]any)["display_id"] != "bar" || upd["data"].(map[string]any)["text/plain"] != "90%" {
+		t.Errorf("update_display_data %v", upd)
+	}
+}
+
+func TestHistory(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := newClient(t, ci)
+	c.execute("value one", nil)
+	c.execute("set two 2", nil)
+	c.execute("value three", nil)
+	c.execute("value hidden", map[string]any{"store_history": false})
+	hist := func(q map[string]any) []any {
+		id := c.send("shell", "history_request", q)
+		r := content(c.reply("shell", id, 5*time.Second))
+		return r["history"].([]any)
+	}
+	tail := hist(map[string]any{"hist_access_type": "tail", "n": 2, "output": false, "raw": true})
+	if fmt.Sprint(tail) != "[[1 2 set two 2] [1 3 value three]]" {
+		t.Errorf("tail %v", tail)
+	}
+	out := hist(map[string]any{"hist_access_type": "tail", "n": 3, "output": true, "raw": true})
+	if fmt.Sprint(out) != "[[1 1 [value one one]] [1 2 [set two 2 <nil>]] [1 3 [value three three]]]" {
+		t.Errorf("tail with output %v", out)
+	}
+	rng := hist(map[string]any{"hist_access_type": "range", "session": 1, "start": 2, "stop": 3, "output": false, "raw": true})
+	if fmt.Sprint(rng) != "[[1 2 set two 2]]" {
+		t.Errorf("range %v", rng)
+	}
+	srch := hist(map[string]any{"hist_access_type": "search", "pattern": "value t*", "n": 10, "output": false, "raw": true})
+	if fmt.Sprint(srch) != "[[1 3 value three]]" {
+		t.Errorf("search %v", srch)
+	}
+}
+
+func TestCompleteInspectIsComplete(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := newClient(t, ci)
+	c.execute("set héllo 1\nset help 2", nil)
+	code := "print hé"
+	id := c.send("shell", "complete_request", map[string]any{"code": code, "cursor_pos": len([]rune(code))})
+	r := content(c.reply("shell", id, 5*time.Second))
+	if fmt.Sprint(r["matches"]) != "[héllo]" || r["cursor_start"] != 6.0 || r["cursor_end"] != 8.0 || r["status"] != "ok" {
+		t.Errorf("complete_reply %v", r)
+	}
+	id = c.send("shell", "inspect_request", map[string]any{"code": "get help", "cursor_pos": 6, "detail_level": 0})
+	r = content(c.reply("shell", id, 5*time.Second))
+	if r["found"] != true || r["data"].(map[string]any)["text/plain"] != "help = 2" {
+		t.Errorf("inspect_reply %v", r)
+	}
+	for code, want := range map[string]string{"x {": "incomplete", "x {}": "complete", "}": "invalid"} {
+		id := c.send("shell", "is_complete_request", map[string]any{"code": code})
+		r := content(c.reply("shell", id, 5*time.Second))
+		if r["status"] != want {
+			t.Errorf("is_complete(%q) = %v, want %s", code, r["status"], want)
+		}
+		if want == "incomplete" && r["indent"] != "\t" {
+			t.Errorf("indent %q", r["indent"])
+		}
+	}
+}
+
+func TestCommsAndUnknown(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := newClient(t, ci)
+	id := c.send("shell", "comm_info_request", map[string]any{})
+	if r := content(c.reply("shell", id, 5*time.Second)); r["status"] != "ok" || fmt.Sprint(r["comms"]) != "map[]" {
+		t.Errorf("comm_info_reply %v", r)
+	}
+	id = c.send("shell", "comm_open", map[string]any{"comm_id": "c1", "target_name": "jupyter.widget", "data": map[string]any{}})
+	var closed bool
+	for _, m := range c.outputs(id, 5*time.Second) {
+		closed = closed || (m.Header.MsgType == "comm_close" && content(m)["comm_id"] == "c1")
+	}
+	if !closed {
+		t.Error("comm_open for an unknown target was not closed")
+	}
+	c.send("shell", "no_such_request", map[string]any{})
+	if e := c.execute("value fine", nil); e.reply["status"] != "ok" {
+		t.Error("kernel broken by an unknown message type")
+	}
+}
+
+func TestHeartbeat(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := newClient(t, ci)
+	done := make(chan string, 1)
+	go func() {
+		c.hb.Send(zmqMsg([][]byte{[]byte("ping")}))
+		m, err := c.hb.Recv()
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		done <- string(m.Frames[0])
+	}()
+	select {
+	case got := <-done:
+		if got != "ping" {
+			t.Errorf("heartbeat echoed %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no heartbeat")
+	}
+}
+
+func TestShutdown(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprint("restart=", restart), func(t *testing.T) {
+			k, ci := startTestKernel(t)
+			c := newClient(t, ci)
+			id := c.send("control", "shutdown_request", map[string]any{"restart": restart})
+			r := c.reply("control", id, 5*time.Second)
+			if r.Header.MsgType != "shutdown_reply" || content(r)["restart"] != restart {
+				t.Errorf("shutdown_reply %s %s", r.Header.MsgType, r.Content)
+			}
+			done := make(chan bool)
+			go func() { done <- k.Wait() }()
+			select {
+			case got := <-done:
+				if got != restart {
+					t.Errorf("Wait() = %v, want %v", got, restart)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("kernel did not stop")
+			}
+		})
+	}
+}
+
+// The tests below run the kernel in a child process (this test binary,
+// re-executed), because fd capture and signals act on the whole process.
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv("STEERBOOK_TEST_CHILD_KERNEL"); path != "" {
+		os.Exit(childKernel(path))
+	}
+	os.Exit(m.Run())
+}
+
+func childKernel(path string) int {
+	ci, err := ReadConnectionFile(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	k, err := Start(contextBackground(), ci, Config{NewInterpreter: newFake, SetPublisher: setTestPublisher,
+		CaptureFDs: true, HandleSIGINT: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	WatchParent(contextBackground(), 100*time.Millisecond, func(reason string) { k.Stop() })
+	k.Wait()
+	return 0
+}
+
+func startChild(t *testing.T, env ...string) (*exec.Cmd, *ConnectionInfo) {
+	ci := testConn(t)
+	path := filepath.Join(t.TempDir(), "conn.json")
+	b, _ := json.Marshal(ci)
+	os.WriteFile(path, b, 0o600)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), "STEERBOOK_TEST_CHILD_KERNEL="+path), env...)
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("child kernel log:\n%s", logs.String())
+		}
+	})
+	return cmd, ci
+}
+
+func TestChildFDCaptureAndSIGINT(t *testing.T) {
+	cmd, ci := startChild(t)
+	c := newClient(t, ci)
+	e := c.execute("fdprint from compiled code\nprint from interp", nil)
+	if got := e.stream("stdout"); got != "from compiled code\nfrom interp\n" {
+		t.Errorf("fd-level stdout %q", got)
+	}
+	c.execute("set kept 1", nil)
+	id := c.send("shell", "execute_request", map[string]any{"code": "loop"})
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	r := content(c.reply("shell", id, 2*time.Second))
+	if r["ename"] != "Interrupted" || time.Since(start) > time.Second {
+		t.Errorf("SIGINT: reply %v after %v", r, time.Since(start))
+	}
+	if e := c.execute("get kept", nil); e.reply["status"] != "ok" {
+		t.Errorf("state lost after SIGINT")
+	}
+}
+
+func TestChildExitsWhenParentDies(t *testing.T) {
+	parent := exec.Command("sleep", "60")
+	if err := parent.Start(); err != nil {
+		t.Skip("no sleep binary:", err)
+	}
+	cmd, _ := startChild(t, fmt.Sprintf("JPY_PARENT_PID=%d", parent.Process.Pid))
+	exited := make(chan struct{})
+	go func() { cmd.Process.Wait(); close(exited) }()
+	select {
+	case <-exited:
+		t.Fatal("kernel exited while its parent lived")
+	case <-time.After(500 * time.Millisecond):
+	}
+	parent.Process.Kill()
+	parent.Wait()
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("kernel outlived its parent")
+	}
+}
