@@ -148,7 +148,7 @@ var (
 )
 
 func setTestPublisher(p Publisher) { pubMu.Lock(); curPub = p; pubMu.Unlock() }
-func testPublisher() Publisher    { pubMu.Lock(); defer pubMu.Unlock(); return curPub }
+func testPublisher() Publisher     { pubMu.Lock(); defer pubMu.Unlock(); return curPub }
 
 // freePorts asks the OS for n free loopback ports.
 func freePorts(t testing.TB, n int) []int {

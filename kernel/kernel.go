@@ -145,7 +145,7 @@ type Kernel struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	shell, control, stdin, iopub, hb zmq4.Socket
+	shell, control, stdin, iopub, hb  zmq4.Socket
 	shellMu, controlMu, stdinMu, ioMu sync.Mutex
 
 	interp  Interpreter
@@ -155,18 +155,18 @@ type Kernel struct {
 	stdout, stderr *streamWriter
 	capture        *fdCapture
 
-	mu        sync.Mutex
-	cur       *running
-	lastReq   *Message // parent for output that arrives between cells
-	count     int
-	history   history
-	shutdown  bool
-	restart   bool
+	mu       sync.Mutex
+	cur      *running
+	lastReq  *Message // parent for output that arrives between cells
+	count    int
+	history  history
+	shutdown bool
+	restart  bool
 	// pendingAbort holds requests taken off the queue by stop_on_error,
 	// answered after the failing cell's idle status.
 	pendingAbort []*request
-	handlers  map[string]handler
-	closeOnce sync.Once
+	handlers     map[string]handler
+	closeOnce    sync.Once
 }
 
 // handler is one entry of the dispatch table.

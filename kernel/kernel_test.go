@@ -22,10 +22,10 @@ func TestKernelInfoAndStatusParents(t *testing.T) {
 	}
 	var info struct {
 		ProtocolVersion string `json:"protocol_version"`
-		Implementation          string
-		LanguageInfo            map[string]string `json:"language_info"`
-		Banner                  string
-		HelpLinks               []HelpLink `json:"help_links"`
+		Implementation  string
+		LanguageInfo    map[string]string `json:"language_info"`
+		Banner          string
+		HelpLinks       []HelpLink `json:"help_links"`
 	}
 	json.Unmarshal(r.Content, &info)
 	cm := content(r)
