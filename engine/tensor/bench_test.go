@@ -3,13 +3,14 @@ package tensor
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
 
 // BenchmarkMatMul runs every format's fast kernel and its reference twin on
 // GEMV (rows=1) and GEMM (rows=64) shapes and reports GFLOP/s (2 flops per
-// multiply-add). Reference runs are slow; select with -bench 'MatMul/.*/fast'
+// multiply-add). Reference runs are slow; select with -bench 'MatMul/.*/.*/.*/fast'
 // to skip them.
 //
 //	go test ./engine/tensor -run '^$' -bench MatMul -benchtime 2x
@@ -25,7 +26,7 @@ func BenchmarkMatMul(b *testing.B) {
 					name string
 					l    Linear
 				}{{"fast", l}, {"ref", Reference(l)}} {
-					name := fmt.Sprintf("%s/%dx%d/rows=%d/%s", f, sz.out, sz.in, rows, impl.name)
+					name := fmt.Sprintf("%s/%dx%d/rows=%d/%s", strings.ReplaceAll(f, "/", "-"), sz.out, sz.in, rows, impl.name)
 					b.Run(name, func(b *testing.B) {
 						start := time.Now()
 						for b.Loop() {
