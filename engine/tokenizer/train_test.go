@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -177,4 +178,53 @@ func TestTrainSpeed(t *testing.T) {
 	if el > 60*time.Second {
 		t.Errorf("training took %v", el)
 	}
+}
+
+// trainedPath is a tokenizer trained by Train on trainCorpus (vocab 500),
+// checked in so that (1) the JavaScript tokenizer can read it and produce
+// trained_golden.jsonl independently, and (2) changes to the trainer's output
+// are noticed. Regenerate with STEERBOOK_WRITE_TRAINED=1 go test -run TestTrainedFile.
+const trainedPath = "testdata/trained_tokenizer.json"
+
+func TestTrainedFile(t *testing.T) {
+	tk, err := Train(trainCorpus(), 500, DefaultSpecialTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := tk.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Getenv("STEERBOOK_WRITE_TRAINED") == "1" {
+		if err := os.WriteFile(trainedPath, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(trainedPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, want) {
+		t.Fatalf("Train output differs from %s", trainedPath)
+	}
+	// The JavaScript tokenizer, reading the same file, encodes the golden
+	// corpus (which mixes scripts, emoji, digits and special tokens) alike.
+	back, err := Load(trainedPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := readGolden(t, "testdata/trained_golden.jsonl")
+	bad := 0
+	for _, c := range cases {
+		if got := back.Encode(c.Text); !slices.Equal(got, c.IDs) {
+			bad++
+			if bad <= 5 {
+				t.Errorf("Encode(%q)\n got %v\nwant %v", c.Text, got, c.IDs)
+			}
+		}
+		if d := back.Decode(c.IDs); d != c.Text {
+			t.Errorf("Decode(%v) = %q, want %q", c.IDs, d, c.Text)
+		}
+	}
+	t.Logf("%d/%d strings encode exactly as the JavaScript tokenizer does with the trained file", len(cases)-bad, len(cases))
 }
