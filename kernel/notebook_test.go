@@ -143,11 +143,11 @@ func TestInjectParameters(t *testing.T) {
 
 func TestNotebookErrorsNameTheField(t *testing.T) {
 	for src, want := range map[string]string{
-		`{"nbformat": 4, "cells": [{"cell_type": "code", "source": 3}]}`: "cells[0].source",
+		`{"nbformat": 4, "cells": [{"cell_type": "code", "source": 3}]}`:    "cells[0].source",
 		`{"nbformat": 4, "cells": [{"cell_type": "python", "source": ""}]}`: "cells[0].cell_type",
-		`{"nbformat": 3, "cells": []}`: "nbformat",
-		`{"nbformat": 4}`:              "field cells",
-		`{"nbformat": 4, "cells": [`:   "not valid JSON",
+		`{"nbformat": 3, "cells": []}`:                                      "nbformat",
+		`{"nbformat": 4}`:                                                   "field cells",
+		`{"nbformat": 4, "cells": [`:                                        "not valid JSON",
 	} {
 		dir := t.TempDir()
 		p := filepath.Join(dir, "bad.ipynb")
