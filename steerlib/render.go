@@ -43,16 +43,16 @@ func DSV4Chat(system, user string, thinking bool) string {
 // and Completion follows as the start of the assistant's reply. Without Chat,
 // the text is System, Prompt and Completion concatenated (a space between
 // non-empty parts where neither side has whitespace), preceded by the BOS
-// token when AddBOS is set.
+// token unless NoBOS is set. The zero Format is plain text with BOS.
 type Format struct {
 	Chat     bool
 	Thinking bool
-	AddBOS   bool
+	NoBOS    bool
 	Template ChatTemplate
 }
 
 // PlainFormat is plain text with a BOS token, the default for review sets.
-var PlainFormat = Format{AddBOS: true}
+var PlainFormat = Format{}
 
 // ChatFormat is the DeepSeek-V4 chat encoding in chat (non-thinking) mode.
 var ChatFormat = Format{Chat: true}
@@ -125,7 +125,7 @@ type Tokenized struct {
 func (f Format) Tokenize(enc Encoder, e Example) (Tokenized, error) {
 	r := f.Render(e)
 	var bos []int
-	if !f.Chat && f.AddBOS {
+	if !f.Chat && !f.NoBOS {
 		if b, ok := enc.(bosEncoder); ok {
 			bos = []int{b.BOS()}
 		}

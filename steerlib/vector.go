@@ -43,13 +43,17 @@ type Vector struct {
 	Name  string
 	Dirs  map[int][]float64
 	Norms map[int]NormStats
-	Prov  Provenance
+	// ClassProj[L] holds the mean projections (on the unit direction) of the
+	// positive and the negative class at layer L, in activation units; the
+	// mean-ablation operator moves activations to one of them.
+	ClassProj map[int][2]float64
+	Prov      Provenance
 }
 
 // NewVector makes a one-layer vector with no provenance beyond its site.
 func NewVector(name string, site engine.Site, layer int, dir []float64) *Vector {
 	return &Vector{Name: name, Dirs: map[int][]float64{layer: append([]float64(nil), dir...)},
-		Norms: map[int]NormStats{}, Prov: Provenance{Site: site}}
+		Norms: map[int]NormStats{}, ClassProj: map[int][2]float64{}, Prov: Provenance{Site: site}}
 }
 
 // Site is the site the vector was read at.
@@ -84,6 +88,7 @@ func (v *Vector) At(layer int) *Vector {
 		if l != layer {
 			delete(c.Dirs, l)
 			delete(c.Norms, l)
+			delete(c.ClassProj, l)
 		}
 	}
 	return c
@@ -93,7 +98,10 @@ func (v *Vector) At(layer int) *Vector {
 func (v *Vector) Norm(layer int) float64 { return norm(v.Dirs[layer]) }
 
 func (v *Vector) clone() *Vector {
-	c := &Vector{Name: v.Name, Dirs: map[int][]float64{}, Norms: map[int]NormStats{}, Prov: v.Prov}
+	c := &Vector{Name: v.Name, Dirs: map[int][]float64{}, Norms: map[int]NormStats{}, ClassProj: map[int][2]float64{}, Prov: v.Prov}
+	for l, p := range v.ClassProj {
+		c.ClassProj[l] = p
+	}
 	c.Prov.Ops = append([]string(nil), v.Prov.Ops...)
 	for l, d := range v.Dirs {
 		c.Dirs[l] = append([]float64(nil), d...)

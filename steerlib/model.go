@@ -1,0 +1,41 @@
+package steerlib
+
+import (
+	"context"
+
+	"github.com/steerbook/steerbook/engine"
+)
+
+// Hook is one engine hook with the selector that says which site visits it
+// wants.
+type Hook struct {
+	Sel engine.Selector
+	Fn  engine.Hook
+}
+
+// Model is what steerlib needs from a model: tokenization, shapes, and a
+// batched forward pass with hooks. Engine adapts an *engine.Model to it;
+// tests use small synthetic models with the same sites.
+type Model interface {
+	Encoder
+	NumLayers() int
+	Dim() int
+	Hash() string
+	// Forward runs one batched prefill of seqs with hooks installed (in
+	// order) and returns logits per sequence: every position when all is
+	// true, else only the last position (a slice of length 1 per sequence).
+	Forward(ctx context.Context, seqs [][]int, hooks []Hook, all bool) ([][][]float32, error)
+}
+
+// Generator is implemented by models that can decode incrementally with
+// hooks active (prefill events have Phase Prefill, decode steps Phase Decode).
+// Generation is greedy unless the model says otherwise; it returns the new
+// token ids (EOS excluded).
+type Generator interface {
+	Generate(ctx context.Context, prompt []int, maxNew int, hooks []Hook) ([]int, error)
+}
+
+// Decoder turns token ids back into text; the engine's tokenizer implements it.
+type Decoder interface {
+	Decode(ids []int) string
+}
