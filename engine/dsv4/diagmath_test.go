@@ -1,0 +1,10 @@
+package dsv4
+
+import "math"
+
+var (
+	mathFrexp = math.Frexp
+	mathLdexp = math.Ldexp
+	mathFloor = math.Floor
+	mathAbs   = math.Abs
+)

@@ -1,0 +1,76 @@
+package dsv4
+
+import (
+	"math"
+	"sort"
+)
+
+// indexerQueries computes the indexer's per-head queries for n rows of q_lat
+// (design §2.9 step 1): qI = q_lat·wq_bᵀ, RoPE on each head's last rope dims,
+// then Hadamard + FP4 round trip; and the head weights
+// wI = (xn·weights_projᵀ)·(headDim^-½·heads^-½).
+func (ix *Indexer) queries(qlat, xn []float32, n, pos0 int, rope *Rope, opt Options) (q, wts []float32) {
+	hd := ix.Dim
+	q = make([]float32, n*ix.Heads*hd)
+	ix.WqB.MatMul(q, qlat, n)
+	for i := 0; i < n; i++ {
+		for h := 0; h < ix.Heads; h++ {
+			v := q[(i*ix.Heads+h)*hd : (i*ix.Heads+h+1)*hd]
+			rope.Apply(v[hd-rope.Dim:], pos0+i, false)
+			if opt.FP4Indexer {
+				hadamard(v)
+				fp4RoundTrip(v)
+			}
+		}
+	}
+	wts = make([]float32, n*ix.Heads)
+	ix.WeightsProj.MatMul(wts, xn, n)
+	scale := float32(math.Pow(float64(hd), -0.5) * math.Pow(float64(ix.Heads), -0.5))
+	for i := range wts {
+		wts[i] *= scale
+	}
+	return q, wts
+}
+
+// selectTopK scores the visible indexer keys for one query row,
+// I(w) = Σ_h wI_h·relu(qI_h·kI_w), and returns the entries to attend: all
+// visible ones when there are at most TopK, else the TopK best. The score row
+// is padded with −∞ to rowLen entries, the width the reference's score matrix
+// has in the same call ((pos0+n)/ratio), and the choice among exact ties follows
+// the reference's torch.topk (see topk.go). buf is scratch of at least rowLen.
+func (ix *Indexer) selectTopK(q, wts, keys []float32, visible, rowLen int, buf []scored, out []int) []int {
+	hd := ix.Dim
+	out = out[:0]
+	if visible <= ix.TopK {
+		for w := 0; w < visible; w++ {
+			out = append(out, w)
+		}
+		return out
+	}
+	rowLen = max(rowLen, visible)
+	a := buf[:rowLen]
+	for w := 0; w < rowLen; w++ {
+		a[w] = scored{v: float32(math.Inf(-1)), i: w}
+		if w >= visible {
+			continue
+		}
+		k := keys[w*hd : (w+1)*hd]
+		var s float32
+		for h := 0; h < ix.Heads; h++ {
+			d := dot(q[h*hd:(h+1)*hd], k)
+			if d > 0 {
+				s += d * wts[h]
+			}
+		}
+		a[w].v = s
+	}
+	k := min(ix.TopK, rowLen)
+	topKRef(a, k)
+	for _, e := range a[:k] {
+		if e.i < visible {
+			out = append(out, e.i)
+		}
+	}
+	sort.Ints(out)
+	return out
+}

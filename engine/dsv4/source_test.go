@@ -1,0 +1,181 @@
+package dsv4
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+)
+
+// fileSource is a test-only safetensors reader (the engine uses
+// engine/safetensors): it reads whole files and dequantises every weight to
+// float32 with DequantLinear, so the forward pass is checked independently of
+// the compressed kernels.
+type fileSource struct {
+	tensors map[string]*TensorData
+}
+
+func openFileSource(dir string) (*fileSource, error) {
+	fs := &fileSource{tensors: map[string]*TensorData{}}
+	files := []string{"model.safetensors"}
+	if b, err := os.ReadFile(filepath.Join(dir, "model.safetensors.index.json")); err == nil {
+		var idx struct {
+			WeightMap map[string]string `json:"weight_map"`
+		}
+		if err := json.Unmarshal(b, &idx); err != nil {
+			return nil, err
+		}
+		seen := map[string]bool{}
+		files = nil
+		for _, f := range idx.WeightMap {
+			if !seen[f] {
+				seen[f] = true
+				files = append(files, f)
+			}
+		}
+		sort.Strings(files)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			return nil, err
+		}
+		n := binary.LittleEndian.Uint64(b)
+		var hdr map[string]json.RawMessage
+		if err := json.Unmarshal(b[8:8+n], &hdr); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		data := b[8+n:]
+		for name, raw := range hdr {
+			if name == "__metadata__" {
+				continue
+			}
+			var h struct {
+				DType   string `json:"dtype"`
+				Shape   []int  `json:"shape"`
+				Offsets [2]int `json:"data_offsets"`
+			}
+			if err := json.Unmarshal(raw, &h); err != nil {
+				return nil, err
+			}
+			fs.tensors[name] = &TensorData{Name: name, File: f, DType: h.DType, Shape: h.Shape, Data: data[h.Offsets[0]:h.Offsets[1]]}
+		}
+	}
+	return fs, nil
+}
+
+func (fs *fileSource) Names() []string {
+	var out []string
+	for n := range fs.tensors {
+		out = append(out, n)
+	}
+	return out
+}
+
+func (fs *fileSource) Tensor(name string) (*TensorData, error) {
+	if t, ok := fs.tensors[name]; ok {
+		return t, nil
+	}
+	if t, ok := fs.tensors["model."+name]; ok {
+		return t, nil
+	}
+	return nil, fmt.Errorf("tensor %s: not in checkpoint", name)
+}
+
+func (fs *fileSource) Linear(w, s *TensorData, out, in int) (Linear, error) {
+	return DequantLinear(w, s, out, in)
+}
+
+// goldenDir is ../shared/golden/dsv4-tiny relative to the repository root.
+func goldenDir(t testing.TB) string {
+	d, err := filepath.Abs("../../../shared/golden/dsv4-tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(d, "expected.json")); err != nil {
+		t.Skipf("golden checkpoint not found at %s (expected ../shared/golden/dsv4-tiny beside the repository): %v", d, err)
+	}
+	return d
+}
+
+func loadGolden(t testing.TB, sub string, opt Options) *Model {
+	dir := filepath.Join(goldenDir(t), sub)
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := openFileSource(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(cfg, src, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+type goldenSeq struct {
+	Tokens    []int
+	Prefill   [][]float32 // [pos][V]
+	Decode    [][]float32 // positions decodeFrom…
+	DecodeEnd int
+}
+
+func loadExpected(t testing.TB) (seqs []goldenSeq, decodeFrom int) {
+	d := goldenDir(t)
+	b, err := os.ReadFile(filepath.Join(d, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ej struct {
+		DecodeFrom int `json:"decode_from"`
+		Sequences  []struct {
+			Tokens  []int  `json:"tokens"`
+			Prefill string `json:"prefill_logits"`
+			Decode  string `json:"decode_logits"`
+		} `json:"sequences"`
+	}
+	if err := json.Unmarshal(b, &ej); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(d, "expected.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := binary.LittleEndian.Uint64(raw)
+	var hdr map[string]json.RawMessage
+	if err := json.Unmarshal(raw[8:8+n], &hdr); err != nil {
+		t.Fatal(err)
+	}
+	get := func(name string) [][]float32 {
+		var h struct {
+			Shape   []int  `json:"shape"`
+			Offsets [2]int `json:"data_offsets"`
+		}
+		if err := json.Unmarshal(hdr[name], &h); err != nil {
+			t.Fatal(name, err)
+		}
+		td := &TensorData{Name: name, File: "expected.safetensors", DType: "F32", Shape: h.Shape, Data: raw[8+int(n)+h.Offsets[0] : 8+int(n)+h.Offsets[1]]}
+		v, err := DecodeFloat32(td)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := make([][]float32, h.Shape[0])
+		for i := range rows {
+			rows[i] = v[i*h.Shape[1] : (i+1)*h.Shape[1]]
+		}
+		return rows
+	}
+	for _, s := range ej.Sequences {
+		seqs = append(seqs, goldenSeq{Tokens: s.Tokens, Prefill: get(s.Prefill), Decode: get(s.Decode)})
+	}
+	return seqs, ej.DecodeFrom
+}
