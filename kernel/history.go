@@ -2,7 +2,8 @@ package kernel
 
 import (
 	"encoding/json"
-	"path"
+	"regexp"
+	"strings"
 )
 
 // historySession is the session number this kernel reports. History lives in
@@ -67,12 +68,13 @@ func (h *history) query(q historyQuery) []any {
 		if pattern == "" {
 			pattern = "*"
 		}
+		re := globRegexp(pattern)
 		seen := map[string]bool{}
 		// Walk newest first so unique keeps the latest occurrence.
 		var found []histEntry
 		for i := len(h.entries) - 1; i >= 0; i-- {
 			e := h.entries[i]
-			if ok, _ := path.Match(pattern, e.input); !ok {
+			if !re.MatchString(e.input) {
 				continue
 			}
 			if q.Unique {
@@ -120,4 +122,40 @@ func (k *Kernel) historyRequest(r *request) {
 	h := k.history.query(q)
 	k.mu.Unlock()
 	k.reply(r, map[string]any{"status": "ok", "history": h})
+}
+
+// globRegexp compiles a history search pattern the way IPython's sqlite
+// GLOB reads it: the whole input must match, * and ? cross newlines and
+// slashes, [...] is a character class.
+func globRegexp(glob string) *regexp.Regexp {
+	var b strings.Builder
+	b.WriteString("(?s)^")
+	for i := 0; i < len(glob); i++ {
+		switch c := glob[i]; c {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		case '[':
+			j := strings.IndexByte(glob[i+1:], ']')
+			if j < 0 {
+				b.WriteString(regexp.QuoteMeta("["))
+				continue
+			}
+			class := glob[i+1 : i+1+j]
+			if strings.HasPrefix(class, "^") {
+				class = "\\^" + class[1:]
+			}
+			b.WriteString("[" + class + "]")
+			i += j + 1
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	re, err := regexp.Compile(b.String())
+	if err != nil {
+		return regexp.MustCompile(`^\b$`) // matches nothing
+	}
+	return re
 }

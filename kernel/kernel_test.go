@@ -287,6 +287,16 @@ func TestHistory(t *testing.T) {
 	if fmt.Sprint(srch) != "[[1 3 value three]]" {
 		t.Errorf("search %v", srch)
 	}
+	c.execute("value a/b\nvalue three", nil)
+	c.execute("value three", nil)
+	srch = hist(map[string]any{"hist_access_type": "search", "pattern": "*thr?e", "n": 10, "output": false, "raw": true})
+	if fmt.Sprint(srch) != "[[1 3 value three] [1 4 value a/b\nvalue three] [1 5 value three]]" {
+		t.Errorf("search across lines and slashes %v", srch)
+	}
+	srch = hist(map[string]any{"hist_access_type": "search", "pattern": "value th*", "unique": true, "n": 10, "output": false, "raw": true})
+	if fmt.Sprint(srch) != "[[1 5 value three]]" {
+		t.Errorf("unique search %v", srch)
+	}
 }
 
 func TestCompleteInspectIsComplete(t *testing.T) {
