@@ -8,9 +8,11 @@ import (
 	"time"
 )
 
-// BenchmarkMatMul runs every format's fast kernel and its reference twin on
+// BenchmarkMatMul runs every format's fast kernel (SIMD where available, then
+// the portable Go kernel as "fastgo") and its reference twin on
 // GEMV (rows=1) and GEMM (rows=64) shapes and reports GFLOP/s (2 flops per
 // multiply-add). Reference runs are slow; select with -bench 'MatMul/.*/.*/.*/fast'
+// (both fast kernels) or '/fast$'
 // to skip them.
 //
 //	go test ./engine/tensor -run '^$' -bench MatMul -benchtime 2x
@@ -25,9 +27,12 @@ func BenchmarkMatMul(b *testing.B) {
 				for _, impl := range []struct {
 					name string
 					l    Linear
-				}{{"fast", l}, {"ref", Reference(l)}} {
+					simd bool
+				}{{"fast", l, hasAVX2}, {"fastgo", l, false}, {"ref", Reference(l), false}} {
 					name := fmt.Sprintf("%s/%dx%d/rows=%d/%s", strings.ReplaceAll(f, "/", "-"), sz.out, sz.in, rows, impl.name)
 					b.Run(name, func(b *testing.B) {
+						defer func(old bool) { useSIMD = old }(useSIMD)
+						useSIMD = impl.simd
 						start := time.Now()
 						for b.Loop() {
 							impl.l.MatMul(y, x, rows)

@@ -62,6 +62,10 @@ func (l *bf16Linear) at(o, i int) float32 {
 func (l *bf16Linear) dequant(dst []float32, o, k0, k1 int) {
 	b := l.raw[2*(o*l.in+k0) : 2*(o*l.in+k1)]
 	dst = dst[:k1-k0]
+	if n8 := len(dst) &^ 7; useSIMD && n8 > 0 {
+		bf16ToF32AVX(&dst[0], &b[0], n8)
+		dst, b = dst[n8:], b[2*n8:]
+	}
 	for j := range dst {
 		dst[j] = math.Float32frombits((uint32(b[2*j]) | uint32(b[2*j+1])<<8) << 16)
 	}
@@ -127,6 +131,10 @@ func (l *fp8Linear) dequant(dst []float32, o, k0, k1 int) {
 		s := srow[b0/FP8Block]
 		src := row[b0:b1]
 		d := dst[b0-k0 : b1-k0]
+		if n8 := len(src) &^ 7; useSIMD && n8 > 0 {
+			e4m3ToF32AVX(&d[0], &src[0], n8, s)
+			d, src = d[n8:], src[n8:]
+		}
 		for j, c := range src {
 			d[j] = e4m3[c] * s
 		}
@@ -134,11 +142,13 @@ func (l *fp8Linear) dequant(dst []float32, o, k0, k1 int) {
 }
 func (l *fp8Linear) Row(dst []float32, o int) { rowByTiles(l, dst, o) }
 
-var e4m3 [256]float32
+// Decode tables (the FP4 SIMD kernel reads e8m0 directly).
+var e4m3, e8m0 [256]float32
 
 func init() {
 	for i := range e4m3 {
 		e4m3[i] = safetensors.E4M3ToF32(byte(i))
+		e8m0[i] = safetensors.E8M0ToF32(byte(i))
 	}
 }
 
@@ -193,9 +203,14 @@ func init() {
 func (l *fp4Linear) dequant(dst []float32, o, k0, k1 int) {
 	prow := l.packed[o*l.rb:]
 	srow := l.scale[o*l.sc:]
-	for g0 := k0; g0 < k1; g0 += FP4Group {
+	g0 := k0
+	if groups := (k1 - k0) / FP4Group; useSIMD && groups > 0 {
+		fp4GroupsAVX(&dst[0], &prow[k0/2], &srow[k0/FP4Group], groups, &e8m0[0])
+		g0 += groups * FP4Group
+	}
+	for ; g0 < k1; g0 += FP4Group {
 		g1 := min(g0+FP4Group, k1)
-		s := safetensors.E8M0ToF32(srow[g0/FP4Group])
+		s := e8m0[srow[g0/FP4Group]]
 		d := dst[g0-k0 : g1-k0]
 		src := prow[g0/2 : (g1+1)/2] // g0 is even: groups start at multiples of 32
 		n := g1 - g0

@@ -19,6 +19,10 @@ const blockK = 256
 // tileRows is the number of output rows computed together.
 const tileRows = 4
 
+// useSIMD selects the AVX2 kernels where the CPU has them; tests switch it
+// off to exercise the portable path too.
+var useSIMD = hasAVX2
+
 // minParallelMACs is the work below which goroutines cost more than they
 // save (the tiny default model's matrices are mostly under it).
 const minParallelMACs = 1 << 16
@@ -77,6 +81,10 @@ func gemmRange(d dequantizer, dst, x []float32, rows, o0, o1 int) {
 	dr, isDirect := d.(direct)
 	var scratch [tileRows * blockK]float32
 	var w [tileRows][]float32
+	var acc []float32
+	if useSIMD {
+		acc = make([]float32, tileRows*rows)
+	}
 	for o := o0; o < o1; o += tileRows {
 		nr := min(tileRows, o1-o)
 		for k0 := 0; k0 < in; k0 += blockK {
@@ -95,24 +103,40 @@ func gemmRange(d dequantizer, dst, x []float32, rows, o0, o1 int) {
 					w[t] = s
 				}
 			}
+			if n8 := n &^ 7; useSIMD && n8 > 0 {
+				dot4RowsAVX(&w[0][0], &w[1][0], &w[2][0], &w[3][0], &x[k0], n8, rows, in, &acc[0])
+				for r := range rows {
+					a := acc[tileRows*r : tileRows*r+tileRows]
+					if n8 < n { // at most 7 leftover inputs
+						s0, s1, s2, s3 := dot4(w[0][n8:], w[1][n8:], w[2][n8:], w[3][n8:], x[r*in+k0+n8:r*in+k1])
+						a[0], a[1], a[2], a[3] = a[0]+s0, a[1]+s1, a[2]+s2, a[3]+s3
+					}
+					addTile(dst[r*out+o:r*out+o+nr], a[0], a[1], a[2], a[3])
+				}
+				continue
+			}
 			for r := range rows {
 				s0, s1, s2, s3 := dot4(w[0], w[1], w[2], w[3], x[r*in+k0:r*in+k1])
-				dd := dst[r*out+o : r*out+o+nr]
-				switch nr {
-				case 4:
-					dd[3] += s3
-					fallthrough
-				case 3:
-					dd[2] += s2
-					fallthrough
-				case 2:
-					dd[1] += s1
-					fallthrough
-				case 1:
-					dd[0] += s0
-				}
+				addTile(dst[r*out+o:r*out+o+nr], s0, s1, s2, s3)
 			}
 		}
+	}
+}
+
+// addTile adds the first len(dd) of s0..s3 to dd.
+func addTile(dd []float32, s0, s1, s2, s3 float32) {
+	switch len(dd) {
+	case 4:
+		dd[3] += s3
+		fallthrough
+	case 3:
+		dd[2] += s2
+		fallthrough
+	case 2:
+		dd[1] += s1
+		fallthrough
+	case 1:
+		dd[0] += s0
 	}
 }
 

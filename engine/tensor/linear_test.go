@@ -80,11 +80,33 @@ func randomVec(rng *rand.Rand, n int) []float32 {
 // on random data, including shapes that are not multiples of the tile, scale
 // block or group sizes, and with more goroutines than cores.
 func TestFastMatchesReference(t *testing.T) {
+	forEachKernelSet(t, testFastMatchesReference)
+}
+
+// forEachKernelSet runs a test with the portable Go kernels and, where the
+// CPU has them, with the SIMD kernels.
+func forEachKernelSet(t *testing.T, f func(t *testing.T)) {
+	defer func(old bool) { useSIMD = old }(useSIMD)
+	for _, simd := range []bool{false, true} {
+		name := "go"
+		if simd {
+			if !hasAVX2 {
+				t.Log("no AVX2+FMA on this CPU: SIMD kernels not tested")
+				continue
+			}
+			name = "avx2"
+		}
+		useSIMD = simd
+		t.Run(name, f)
+	}
+}
+
+func testFastMatchesReference(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(5))
 	rng := rand.New(rand.NewPCG(1, 2))
 	shapes := []struct{ out, in, rows int }{
 		{1, 1, 1}, {3, 7, 2}, {5, 32, 1}, {4, 128, 3}, {129, 130, 2}, {130, 33, 4},
-		{257, 300, 5}, {63, 513, 9}, {200, 1024, 1}, {8, 2, 0},
+		{257, 300, 5}, {63, 513, 9}, {200, 1024, 1}, {8, 2, 0}, {6, 264, 2}, {9, 40, 3}, {5, 16, 1},
 	}
 	for _, f := range formats {
 		for _, s := range shapes {
@@ -276,4 +298,37 @@ func TestFromTensorErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDequantAllCodes decodes every byte code (every BF16 bit pattern) through
+// Row and compares it with the format definition, NaN codes included.
+func TestDequantAllCodes(t *testing.T) {
+	forEachKernelSet(t, func(t *testing.T) {
+		codes := make([]byte, 256)
+		for i := range codes {
+			codes[i] = byte(i)
+		}
+		bf := make([]byte, 2*65536)
+		for i := range 65536 {
+			bf[2*i], bf[2*i+1] = byte(i), byte(i>>8)
+		}
+		for _, l := range []Linear{
+			NewFP8(codes, []byte{127, 127}, 1, 256),
+			NewFP8(codes, []byte{131}, 2, 128),
+			NewFP4(codes, []byte{126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141}, 1, 512),
+			NewBF16(bf, 1, 65536),
+		} {
+			e := l.(elementer)
+			row := make([]float32, l.In())
+			for o := range l.Out() {
+				l.(Rower).Row(row, o)
+				for i, v := range row {
+					want := e.at(o, i)
+					if math.Float32bits(v) != math.Float32bits(want) && !(v != v && want != want) {
+						t.Fatalf("%s [%d][%d]: %g (%#x), want %g (%#x)", Format(l), o, i, v, math.Float32bits(v), want, math.Float32bits(want))
+					}
+				}
+			}
+		}
+	})
 }

@@ -14,6 +14,10 @@ func Dot(a, b []float32) float32 {
 	b = b[:n]
 	var s0, s1, s2, s3 float32
 	i := 0
+	if n8 := n &^ 7; useSIMD && n8 > 0 {
+		s0 = dotAVX(&a[0], &b[0], n8)
+		i = n8
+	}
 	for ; i+4 <= n; i += 4 {
 		s0 += a[i] * b[i]
 		s1 += a[i+1] * b[i+1]
@@ -26,10 +30,15 @@ func Dot(a, b []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// Axpy computes y[i] += a·x[i] over len(x) elements.
+// Axpy computes y[i] += a·x[i] over len(x) elements (fused multiply-add on
+// the SIMD path, so results may differ from a·x+y in the last bit).
 func Axpy(a float32, x, y []float32) {
 	y = y[:len(x)]
 	i := 0
+	if n8 := len(x) &^ 7; useSIMD && n8 > 0 {
+		axpyAVX(a, &x[0], &y[0], n8)
+		i = n8
+	}
 	for ; i+4 <= len(x); i += 4 {
 		y[i] += a * x[i]
 		y[i+1] += a * x[i+1]
