@@ -188,4 +188,3 @@ func TestQuantDequantFP8(t *testing.T) {
 		}
 	}
 }
-
