@@ -2,6 +2,8 @@ package tokenizer
 
 import (
 	"fmt"
+	"iter"
+	"slices"
 	"sort"
 )
 
@@ -21,6 +23,13 @@ import (
 // frequency and updated incrementally: a merge only revisits the words that
 // contain the merged pair.
 func Train(texts []string, vocabSize int, special []string) (*Tokenizer, error) {
+	return TrainSeq(slices.Values(texts), vocabSize, special)
+}
+
+// TrainSeq is Train over a sequence of texts, so a corpus can be streamed
+// from a generator or a file without holding it in memory (only the distinct
+// pre-tokenized words and their counts are kept).
+func TrainSeq(texts iter.Seq[string], vocabSize int, special []string) (*Tokenizer, error) {
 	if vocabSize < len(special)+256 {
 		return nil, fmt.Errorf("tokenizer: train: vocabSize %d is below %d special + 256 byte tokens", vocabSize, len(special))
 	}
@@ -63,7 +72,7 @@ func Train(texts []string, vocabSize int, special []string) (*Tokenizer, error) 
 	count := func(seg string) {
 		pretokenize(seg, func(p string) { counts[p]++ })
 	}
-	for _, text := range texts {
+	for text := range texts {
 		start := 0
 		for i := 0; i < len(text); i++ {
 			node, end := root, 0
