@@ -57,9 +57,6 @@ func fp8RoundTrip(v []float32, block int) {
 		for i, t := range x {
 			q := min(max(t/s, -448), 448)
 			x[i] = roundE4M3(q) * s
-			if debugFP8 != nil {
-				debugFP8(q, &x[i], s)
-			}
 		}
 	}
 }
@@ -101,5 +98,3 @@ func hadamard(x []float32) {
 		x[i] *= s
 	}
 }
-
-var debugFP8 func(q float32, out *float32, s float32)

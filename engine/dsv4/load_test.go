@@ -1,0 +1,153 @@
+package dsv4
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// editSource wraps a Source, hiding, adding or reshaping tensors.
+type editSource struct {
+	*fileSource
+	hide  string
+	add   *TensorData
+	shape map[string][]int
+}
+
+func (e *editSource) Names() []string {
+	var out []string
+	for _, n := range e.fileSource.Names() {
+		if n != e.hide {
+			out = append(out, n)
+		}
+	}
+	if e.add != nil {
+		out = append(out, e.add.Name)
+	}
+	return out
+}
+
+func (e *editSource) Tensor(name string) (*TensorData, error) {
+	if name == e.hide {
+		return nil, os.ErrNotExist
+	}
+	if e.add != nil && name == e.add.Name {
+		return e.add, nil
+	}
+	t, err := e.fileSource.Tensor(name)
+	if err == nil && e.shape[name] != nil {
+		c := *t
+		c.Shape = e.shape[name]
+		return &c, nil
+	}
+	return t, err
+}
+
+func goldenConfig(t *testing.T, sub string) (Config, *fileSource) {
+	dir := filepath.Join(goldenDir(t), sub)
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := openFileSource(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, src
+}
+
+func TestLoadErrorsNameTensorAndFile(t *testing.T) {
+	cfg, src := goldenConfig(t, "fp8")
+	m, err := Load(cfg, src, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.SkippedMTP == 0 {
+		t.Error("the MTP block was not recognised")
+	}
+	cases := []struct {
+		name string
+		src  Source
+		want []string
+	}{
+		{"missing", &editSource{fileSource: src, hide: "layers.2.attn.compressor.ape"}, []string{"missing tensor layers.2.attn.compressor.ape"}},
+		{"extra", &editSource{fileSource: src, add: &TensorData{Name: "layers.9.bogus", File: "x.safetensors", DType: "F32", Shape: []int{1}, Data: make([]byte, 4)}},
+			[]string{"unexpected tensor layers.9.bogus", "x.safetensors"}},
+		{"shape", &editSource{fileSource: src, shape: map[string][]int{"layers.1.attn.attn_sink": {5}}},
+			[]string{"layers.1.attn.attn_sink", "model-0000", "[5]", "[4]"}},
+		{"scale shape", &editSource{fileSource: src, shape: map[string][]int{"layers.0.attn.wq_a.scale": {2, 2}}},
+			[]string{"layers.0.attn.wq_a.scale", "model-0000"}},
+	}
+	for _, c := range cases {
+		_, err := Load(cfg, c.src, DefaultOptions())
+		if err == nil {
+			t.Errorf("%s: no error", c.name)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not mention %q", c.name, err, w)
+			}
+		}
+	}
+}
+
+// Any split of a sequence into prefill + chunks + single-token decodes gives
+// the same logits as one prefill, bit for bit (sequence 1 of the golden set
+// has no indexer ties, so the score-row width cannot matter).
+func TestChunkedEqualsPrefill(t *testing.T) {
+	m := loadGolden(t, "bf16", DefaultOptions())
+	seqs, _ := loadExpected(t)
+	toks := seqs[1].Tokens
+	full, err := m.Extend(m.NewState(), toks, LogitsAll, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, splits := range [][]int{{3}, {1, 2, 5, 9, 13}, {7, 8, 17, 30}, {20, 21, 22, 23, 24, 25}} {
+		st := m.NewState()
+		var got [][]float32
+		prev := 0
+		for _, s := range append(splits, len(toks)) {
+			r, err := m.Extend(st, toks[prev:s], LogitsAll, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, r.Logits...)
+			prev = s
+		}
+		for p := range toks {
+			if !slices.Equal(got[p], full.Logits[p]) {
+				t.Errorf("splits %v: position %d differs by %.3g", splits, p, maxAbsDiff(got[p], full.Logits[p]))
+			}
+		}
+	}
+	// Clone branches a sequence: both continuations equal a fresh run.
+	st := m.NewState()
+	m.Extend(st, toks[:10], LogitsNone, nil)
+	c := st.Clone()
+	a, _ := m.Extend(st, toks[10:12], LogitsLast, nil)
+	b, _ := m.Extend(c, toks[10:12], LogitsLast, nil)
+	if !slices.Equal(a.Logits[0], b.Logits[0]) || !slices.Equal(a.Logits[0], full.Logits[11]) {
+		t.Error("cloned state diverges")
+	}
+}
+
+func TestQuantSwitchesMatter(t *testing.T) {
+	m := loadGolden(t, "bf16", DefaultOptions())
+	seqs, _ := loadExpected(t)
+	toks := seqs[1].Tokens[:20]
+	base, _ := m.Extend(m.NewState(), toks, LogitsLast, nil)
+	for _, o := range []Options{{FP4Indexer: true, SharedClamp: true}, {FP8KV: true, SharedClamp: true}, {FP8KV: true, FP4Indexer: true}} {
+		m.Opt = o
+		r, _ := m.Extend(m.NewState(), toks, LogitsLast, nil)
+		if d := maxAbsDiff(r.Logits[0], base.Logits[0]); d == 0 {
+			t.Errorf("options %+v: logits unchanged", o)
+		}
+	}
+}
