@@ -148,6 +148,10 @@ func decodeFloat32(d DType, raw []byte, n int) ([]float32, error) {
 		for i := range out {
 			out[i] = e8m0Table[raw[i]]
 		}
+	case F8E5M2: // the top byte of an IEEE half
+		for i := range out {
+			out[i] = F16ToF32(uint16(raw[i]) << 8)
+		}
 	case I8:
 		for i := range out {
 			out[i] = float32(int8(raw[i]))
@@ -155,6 +159,18 @@ func decodeFloat32(d DType, raw []byte, n int) ([]float32, error) {
 	case U8, BOOL:
 		for i := range out {
 			out[i] = float32(raw[i])
+		}
+	case U16:
+		for i := range out {
+			out[i] = float32(binary.LittleEndian.Uint16(raw[2*i:]))
+		}
+	case U32:
+		for i := range out {
+			out[i] = float32(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+	case U64:
+		for i := range out {
+			out[i] = float32(binary.LittleEndian.Uint64(raw[8*i:]))
 		}
 	case I16:
 		for i := range out {

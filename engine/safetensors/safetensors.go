@@ -69,6 +69,9 @@ func (t *Tensor) NumElements() int {
 // types convert by value, F8_E4M3 and F8_E8M0 decode element-wise (an FP8
 // weight's block scale is not applied here; see engine/tensor for that).
 func (t *Tensor) Float32() ([]float32, error) {
+	if err := t.checkSize(); err != nil {
+		return nil, err
+	}
 	v, err := decodeFloat32(t.DType, t.Data, t.NumElements())
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %s: tensor %q: %w", t.File, t.Name, err)
@@ -78,11 +81,25 @@ func (t *Tensor) Float32() ([]float32, error) {
 
 // Int64 decodes an integer tensor (I64, I32, I16, I8, U64, U32, U16, U8, BOOL).
 func (t *Tensor) Int64() ([]int64, error) {
+	if err := t.checkSize(); err != nil {
+		return nil, err
+	}
 	v, err := decodeInt64(t.DType, t.Data, t.NumElements())
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %s: tensor %q: %w", t.File, t.Name, err)
 	}
 	return v, nil
+}
+
+// checkSize guards decoding of hand-built Tensors; ones read from a file are
+// validated when it is opened.
+func (t *Tensor) checkSize() error {
+	n := t.NumElements()
+	if n < 0 || len(t.Data) != n*t.DType.Size() || !t.DType.Valid() {
+		return fmt.Errorf("safetensors: %s: tensor %q: %w: %d data bytes for shape %v × %s",
+			t.File, t.Name, ErrInvalid, len(t.Data), t.Shape, t.DType)
+	}
+	return nil
 }
 
 // Checkpoint is an opened set of safetensors files.

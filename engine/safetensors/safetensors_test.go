@@ -42,6 +42,7 @@ func TestRoundTrip(t *testing.T) {
 		{Name: "scalar", DType: F32, Shape: nil, Data: []byte{0, 0, 0x80, 0x3f}},
 		{Name: "empty", DType: BF16, Shape: []int{0, 5}, Data: nil},
 		{Name: "e8", DType: F8E8M0, Shape: []int{3}, Data: []byte{127, 0, 130}},
+		{Name: "e5", DType: F8E5M2, Shape: []int{3}, Data: []byte{0x3c, 0xc2, 0x01}},
 		f16,
 	}
 	p := filepath.Join(dir, SingleFile)
@@ -69,7 +70,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			if got := strings.Join(c.Names(), ","); got != "a,e8,empty,h,ids,model.b,scalar" {
+			if got := strings.Join(c.Names(), ","); got != "a,e5,e8,empty,h,ids,model.b,scalar" {
 				t.Errorf("Names = %s", got)
 			}
 			if c.Metadata()["format"] != "pt" {
@@ -111,6 +112,10 @@ func TestRoundTrip(t *testing.T) {
 			e8, _ := c.Tensor("e8")
 			if v, _ := e8.Float32(); !equalF32(v, []float32{1, float32(math.Ldexp(1, -127)), 8}) {
 				t.Errorf("e8 = %v", v)
+			}
+			e5, _ := c.Tensor("e5")
+			if v, _ := e5.Float32(); !equalF32(v, []float32{1, -3, float32(math.Ldexp(1, -16))}) {
+				t.Errorf("e5m2 = %v", v)
 			}
 			h, _ := c.Tensor("h")
 			if v, _ := h.Float32(); !equalF32(v, []float32{1, -2, float32(math.Ldexp(1, -24))}) {
