@@ -45,3 +45,20 @@ func BenchmarkMatMul(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSmall measures per-call overhead on matrices of the size of the
+// tiny default model (single-threaded below the parallel threshold).
+func BenchmarkSmall(b *testing.B) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, f := range []string{"BF16", "FP8", "FP4"} {
+		l := randomLinear(rng, f, 128, 128)
+		x := randomVec(rng, 128)
+		y := make([]float32, 128)
+		b.Run(f+"/128x128/rows=1", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				l.MatMul(y, x, 1)
+			}
+		})
+	}
+}

@@ -72,6 +72,15 @@ func gemm(d dequantizer, dst, x []float32, rows int) {
 	wg.Wait()
 }
 
+// workspace is a worker's scratch memory, pooled because the decode loop
+// calls MatMul thousands of times per token.
+type workspace struct {
+	scratch [tileRows * blockK]float32
+	acc     []float32
+}
+
+var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+
 // gemmRange computes output columns [o0, o1) for every row.
 func gemmRange(d dequantizer, dst, x []float32, rows, o0, o1 int) {
 	out, in := d.Out(), d.In()
@@ -79,11 +88,16 @@ func gemmRange(d dequantizer, dst, x []float32, rows, o0, o1 int) {
 		clear(dst[r*out+o0 : r*out+o1])
 	}
 	dr, isDirect := d.(direct)
-	var scratch [tileRows * blockK]float32
+	ws := workspaces.Get().(*workspace)
+	defer workspaces.Put(ws)
+	scratch := ws.scratch[:]
 	var w [tileRows][]float32
 	var acc []float32
 	if useSIMD {
-		acc = make([]float32, tileRows*rows)
+		if cap(ws.acc) < tileRows*rows {
+			ws.acc = make([]float32, tileRows*rows)
+		}
+		acc = ws.acc[:tileRows*rows]
 	}
 	for o := o0; o < o1; o += tileRows {
 		nr := min(tileRows, o1-o)

@@ -5,8 +5,16 @@
 // in memory compressed, so dequantisation happens one small tile at a time
 // inside the matrix product, never for a whole matrix.
 //
+// MatMul tiles the weights (4 output rows × 256 inputs), dequantises a tile
+// into an f32 scratch buffer and dots it with every input row, so batched
+// prefill pays for dequantisation once; output rows are split across
+// runtime.GOMAXPROCS goroutines. On amd64 CPUs with AVX2+FMA the tile dot
+// and the BF16/FP8/FP4 dequantisers run as assembly (simd_amd64.s); elsewhere,
+// or with -tags purego, as portable Go with unrolled accumulators.
+//
 // Every fast kernel has a pure-Go reference twin (Reference) written for
-// obviousness rather than speed; tests compare the two on random data.
+// obviousness rather than speed; tests compare both fast kernel sets with it
+// on random data and odd shapes.
 package tensor
 
 import (
