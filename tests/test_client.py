@@ -1,0 +1,131 @@
+"""The kernel driven by jupyter_client 8, as JupyterLab, Notebook, VS Code
+and nbclient drive it: interrupts in both modes, stdin, display updates, a
+forged message, restart."""
+
+from __future__ import annotations
+
+import os
+import queue
+import time
+
+import pytest
+from jupyter_client.session import Session
+
+import gocode
+from conftest import execute, running_kernel, stream_text
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.mark.parametrize("mode", ["message", "signal"])
+def test_interrupt_stops_for_loop_and_keeps_state(mode, kernel_names):
+    with running_kernel(kernel_names[mode]) as (km, kc):
+        assert km.kernel_spec.interrupt_mode == mode
+        reply, _ = execute(kc, "kept := 41")
+        assert reply["status"] == "ok", reply
+        msg_id = kc.execute(gocode.LOOP)
+        time.sleep(1.0)  # the loop is spinning
+        started = time.monotonic()
+        km.interrupt_kernel()
+        while True:
+            msg = kc.get_shell_msg(timeout=10)
+            if msg["parent_header"].get("msg_id") == msg_id:
+                break
+        took = time.monotonic() - started
+        assert msg["content"]["status"] == "error", msg["content"]
+        assert took < 1.0, f"interrupt took {took:.2f}s"
+        reply, outputs = execute(kc, "kept + 1")
+        assert reply["status"] == "ok", reply
+        results = [m for m in outputs if m["msg_type"] == "execute_result"]
+        assert results and results[0]["content"]["data"]["text/plain"] == "42"
+
+
+def test_stdin_round_trip():
+    with running_kernel() as (km, kc):
+        prompts = []
+
+        def answer(msg):
+            prompts.append(msg["content"])
+            kc.input("Ada Lovelace")
+
+        code = 'import (\n\t"bufio"\n\t"fmt"\n\t"os"\n)\nline, _ := bufio.NewReader(os.Stdin).ReadString(\'\\n\')\nfmt.Printf("hello %s!\\n", line[:len(line)-1])'
+        reply, outputs = execute(kc, code, allow_stdin=True, stdin_hook=answer)
+        assert reply["status"] == "ok", reply
+        assert len(prompts) == 1
+        assert "hello Ada Lovelace!" in stream_text(outputs)
+
+
+def test_update_display_data():
+    with running_kernel() as (km, kc):
+        code = (
+            f'import "{gocode.DISPLAY}"\n'
+            "id := display.NewID()\n"
+            'display.ShowID(id, "step 1")\n'
+            'display.Update(id, "step 2")\n'
+        )
+        reply, outputs = execute(kc, code)
+        assert reply["status"] == "ok", reply
+        shown = [m for m in outputs if m["msg_type"] in ("display_data", "update_display_data")]
+        assert [m["msg_type"] for m in shown] == ["display_data", "update_display_data"], [m["msg_type"] for m in outputs]
+        ids = {m["content"]["transient"]["display_id"] for m in shown}
+        assert len(ids) == 1 and "" not in ids
+        assert "step 2" in shown[1]["content"]["data"]["text/plain"]
+
+
+def test_bad_signature_is_ignored():
+    with running_kernel() as (km, kc):
+        forged = Session(key=b"not-the-connection-key", username="mallory")
+        forged.send(kc.shell_channel.socket, "execute_request",
+                    content={"code": "forged := 1", "silent": False, "store_history": True,
+                             "user_expressions": {}, "allow_stdin": False, "stop_on_error": True})
+        unsigned = Session(key=b"", username="mallory")
+        unsigned.send(kc.shell_channel.socket, "execute_request", content={"code": "forged := 2", "silent": False})
+        with pytest.raises(queue.Empty):
+            kc.get_shell_msg(timeout=2)
+        assert km.is_alive()
+        reply, _ = execute(kc, "forged")
+        assert reply["status"] == "error", "a forged execute_request was run"
+        reply, _ = execute(kc, "1 + 1")
+        assert reply["status"] == "ok"
+
+
+def test_restart_gives_a_fresh_session():
+    with running_kernel() as (km, kc):
+        reply, _ = execute(kc, "before := 1")
+        assert reply["status"] == "ok"
+        old_pid = km.provisioner.process.pid
+        km.restart_kernel(now=False)
+        kc.wait_for_ready(timeout=60)
+        with pytest.raises(ProcessLookupError):
+            for _ in range(50):
+                os.kill(old_pid, 0)
+                time.sleep(0.1)
+        reply, _ = execute(kc, "before")
+        assert reply["status"] == "error", "state survived a restart"
+        reply, _ = execute(kc, "2 + 3")
+        assert reply["status"] == "ok"
+
+
+def test_shutdown_reply_on_control():
+    km_kc = running_kernel()
+    with km_kc as (km, kc):
+        proc = km.provisioner.process
+        msg = kc.session.msg("shutdown_request", {"restart": False})
+        kc.control_channel.send(msg)
+        reply = kc.control_channel.get_msg(timeout=10)
+        assert reply["msg_type"] == "shutdown_reply"
+        assert reply["parent_header"]["msg_id"] == msg["header"]["msg_id"]
+        assert proc.wait(timeout=10) == 0
+
+
+def test_stop_on_error_aborts_queued_cells():
+    with running_kernel() as (km, kc):
+        first = kc.execute('import "time"\ntime.Sleep(300 * time.Millisecond)\npanic("first")')
+        second = kc.execute("second := 2")
+        replies = {}
+        while len(replies) < 2:
+            m = kc.get_shell_msg(timeout=30)
+            replies[m["parent_header"]["msg_id"]] = m["content"]["status"]
+        assert replies == {first: "error", second: "aborted"}
+        reply, _ = execute(kc, "second")
+        assert reply["status"] == "error"
