@@ -256,3 +256,5 @@ func (m *toyModel) Generate(ctx context.Context, prompt []int, maxNew int, hooks
 	}
 	return out, nil
 }
+
+func randFor(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed)) }
