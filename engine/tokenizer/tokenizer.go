@@ -266,7 +266,8 @@ func (t *Tokenizer) appendOrdinary(out []int, s string) []int {
 // bpePiece encodes one pre-tokenized piece, using the cache.
 func (t *Tokenizer) bpePiece(piece string) []int32 {
 	if len(piece) == 1 {
-		return t.byteIDs[piece[0] : piece[0]+1 : piece[0]+1]
+		b := int(piece[0]) // int: piece[0]+1 would wrap to 0 for byte 0xFF
+		return t.byteIDs[b : b+1 : b+1]
 	}
 	t.cacheMu.RLock()
 	ids, ok := t.cache[piece]
