@@ -152,8 +152,19 @@ func FromJSON(b []byte) (*Tokenizer, error) {
 	return build(f.Model.Vocab, merges, f.AddedTokens)
 }
 
-// applyConfig reads bos_token/eos_token from tokenizer_config.json (either a
-// string or an AddedToken object with "content").
+// ApplyConfig sets BOS, EOS and pad from the contents of a
+// tokenizer_config.json (bos_token/eos_token/pad_token, each a string or an
+// AddedToken object with "content"); keys that are absent leave the defaults,
+// which come from the DeepSeek token names. Load does this for the file beside
+// tokenizer.json; call it yourself after FromJSON, before the tokenizer is
+// shared between goroutines.
+func (t *Tokenizer) ApplyConfig(b []byte) error {
+	if err := t.applyConfig(b); err != nil {
+		return fmt.Errorf("tokenizer_config.json: %w", err)
+	}
+	return nil
+}
+
 func (t *Tokenizer) applyConfig(b []byte) error {
 	var cfg map[string]json.RawMessage
 	if err := json.Unmarshal(b, &cfg); err != nil {

@@ -156,3 +156,23 @@ func TestDeepSeekBasics(t *testing.T) {
 		t.Errorf("Decode with unknown ids = %q", s)
 	}
 }
+
+func TestApplyConfig(t *testing.T) {
+	tk, err := Train([]string{"<s> hello </s>"}, 300, []string{"<s>", "</s>", "<pad>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.BOS() != -1 || tk.EOS() != -1 {
+		t.Fatalf("BOS/EOS %d/%d before config; want -1 (no DeepSeek names)", tk.BOS(), tk.EOS())
+	}
+	cfg := `{"bos_token": "<s>", "eos_token": {"__type": "AddedToken", "content": "</s>"}, "pad_token": "<pad>"}`
+	if err := tk.ApplyConfig([]byte(cfg)); err != nil {
+		t.Fatal(err)
+	}
+	if tk.BOS() != 0 || tk.EOS() != 1 || tk.Pad() != 2 {
+		t.Errorf("BOS/EOS/Pad %d/%d/%d want 0/1/2", tk.BOS(), tk.EOS(), tk.Pad())
+	}
+	if err := tk.ApplyConfig([]byte(`{"eos_token": "<missing>"}`)); err == nil || !strings.Contains(err.Error(), "eos_token") {
+		t.Errorf("unknown eos: %v", err)
+	}
+}
