@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/steerbook/steerbook/engine/safetensors"
+)
+
+func goldenDir(t testing.TB) string {
+	d, err := filepath.Abs("../../shared/golden/dsv4-tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(d, "expected.json")); err != nil {
+		t.Skipf("golden checkpoint not found at %s (expected ../shared/golden/dsv4-tiny beside the repository): %v", d, err)
+	}
+	return d
+}
+
+type golden struct {
+	tokens  [][]int
+	prefill [][][]float32
+	decode  [][][]float32
+	from    int
+}
+
+func loadGoldenExpected(t testing.TB) golden {
+	d := goldenDir(t)
+	b, err := os.ReadFile(filepath.Join(d, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ej struct {
+		DecodeFrom int `json:"decode_from"`
+		Sequences  []struct {
+			Tokens  []int  `json:"tokens"`
+			Prefill string `json:"prefill_logits"`
+			Decode  string `json:"decode_logits"`
+		} `json:"sequences"`
+	}
+	if err := json.Unmarshal(b, &ej); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := safetensors.Open(filepath.Join(d, "expected.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	get := func(name string) [][]float32 {
+		tt, err := ck.Tensor(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := tt.Float32()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := make([][]float32, tt.Shape[0])
+		for i := range rows {
+			rows[i] = v[i*tt.Shape[1] : (i+1)*tt.Shape[1]]
+		}
+		return rows
+	}
+	g := golden{from: ej.DecodeFrom}
+	for _, s := range ej.Sequences {
+		g.tokens = append(g.tokens, s.Tokens)
+		g.prefill = append(g.prefill, get(s.Prefill))
+		g.decode = append(g.decode, get(s.Decode))
+	}
+	return g
+}
+
+func maxDiff(a, b []float32) float64 {
+	var m float64
+	for i := range a {
+		m = math.Max(m, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return m
+}
+
+var _ = binary.LittleEndian
+
+func loadTiny(t testing.TB, sub string, opts ...LoadOption) *Model {
+	m, err := Load(filepath.Join(goldenDir(t), sub), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// The public Load path (memory-mapped, weights kept compressed in the
+// engine/tensor kernels) against the reference logits: per-prefix prefills and
+// the prefill-13-then-decode path, for both folders.
+func TestLoadGoldenParity(t *testing.T) {
+	g := loadGoldenExpected(t)
+	ctx := context.Background()
+	for _, sub := range []string{"bf16", "fp8"} {
+		for _, dense := range []bool{false, true} {
+			var opts []LoadOption
+			if dense {
+				opts = append(opts, WithDenseWeights())
+			}
+			m := loadTiny(t, sub, opts...)
+			var n, in4, in3 int
+			worst := 0.0
+			var off []string
+			for si, toks := range g.tokens {
+				for p := range toks {
+					out, err := m.Forward(ctx, [][]int{toks[:p+1]}, WithLogits(LogitsLast))
+					if err != nil {
+						t.Fatal(err)
+					}
+					d := maxDiff(out.Logits[0][0], g.prefill[si][p])
+					worst = math.Max(worst, d)
+					n++
+					if d <= 1e-4 {
+						in4++
+					}
+					if d <= 1e-3 {
+						in3++
+					} else {
+						off = append(off, fmtPos(si, p, d))
+					}
+				}
+				s := m.NewSession()
+				if _, err := s.Prefill(ctx, toks[:g.from]); err != nil {
+					t.Fatal(err)
+				}
+				for k := range g.decode[si] {
+					l, err := s.Decode(ctx, toks[g.from+k])
+					if err != nil {
+						t.Fatal(err)
+					}
+					if d := maxDiff(l, g.decode[si][k]); d > 1e-3 {
+						t.Errorf("%s dense=%v seq %d decode pos %d: |Δ| %.3g", sub, dense, si, g.from+k, d)
+					}
+				}
+			}
+			t.Logf("%s dense=%v: prefill max|Δ| %.2e, %d/%d within 1e-4, %d within 1e-3; outside: %v", sub, dense, worst, in4, n, in3, off)
+			if in3 != n {
+				t.Errorf("%s dense=%v: positions outside 1e-3: %v", sub, dense, off)
+			}
+			if float64(in4) < 0.95*float64(n) {
+				t.Errorf("%s dense=%v: only %d/%d within 1e-4", sub, dense, in4, n)
+			}
+		}
+	}
+}
+
+func fmtPos(si, p int, d float64) string {
+	b, _ := json.Marshal([]any{si, p, math.Round(d*1e4) / 1e4})
+	return string(b)
+}
+
+var _ = slices.Equal[[]int]
