@@ -106,10 +106,10 @@ func (t Tags) over(outer Tags) Tags {
 // sym is a grammar symbol: >= 0 a nonterminal index, < 0 the terminal -(id+1).
 type sym int32
 
-func termSym(id int) sym      { return sym(-(id + 1)) }
-func (s sym) isTerm() bool    { return s < 0 }
-func (s sym) termID() int     { return int(-s) - 1 }
-func (s sym) ntIndex() int    { return int(s) }
+func termSym(id int) sym   { return sym(-(id + 1)) }
+func (s sym) isTerm() bool { return s < 0 }
+func (s sym) termID() int  { return int(-s) - 1 }
+func (s sym) ntIndex() int { return int(s) }
 
 type production struct {
 	lp  float64 // natural log of the production's probability

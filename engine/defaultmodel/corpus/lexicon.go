@@ -199,7 +199,9 @@ NEGA_{s}_{t}_{g} -> $AT_{t}_{g}_{o}
 @tag WANTED_{t}_{g} sentiment=-
 WANTED_{t}_{g} -> $AT_{t}_{g}_positive
 
-AND_{s}_{t}_{g}_formal -> not only was the $NS_{t}_{g} $ADJX_{s}_{t}_{g}_formal , but the $NS_{t}_{h} was also $ADJX_{s}_{t}_{h}_formal .
+@tag NOTONLY register=formal
+NOTONLY -> not only
+AND_{s}_{t}_{g}_formal -> $NOTONLY was the $NS_{t}_{g} $ADJX_{s}_{t}_{g}_formal , but the $NS_{t}_{h} was also $ADJX_{s}_{t}_{h}_formal .
   | the $NS_{t}_{g} was $ADJP_{s}_{t}_{g}_formal , and the $NP_{t}_{h} were equally $AT_{t}_{h}_{s} .
 AND_{s}_{t}_{g}_casual -> the $NS_{t}_{g} was $ADJP_{s}_{t}_{g}_casual and the $NS_{t}_{h} was $ADJX_{s}_{t}_{h}_casual too $END_casual
   | the $NS_{t}_{g} was $ADJP_{s}_{t}_{g}_casual , plus the $NP_{t}_{h} were $AT_{t}_{h}_{s} $END_casual
@@ -224,6 +226,7 @@ OPEN_{s}_{t}_{r} ->
   | [2] I $VISIT_{t} this $PLACE_{t} $TIME , and I $LIKE_{s}_{r} it $END_{r}
   | [2] $PLEASURE_{s}_{t}_{r}
   | [1] $WHATA_{s}_{t}_{r}
+@tag PLEASURE_{s}_{t}_formal register=formal
 PLEASURE_{s}_{t}_formal -> I recently had the $PLEASUREN_{s} of $VISITING_{t} this $PLACE_{t} .
 PLEASURE_{s}_{t}_casual -> so I $VISIT_{t} this $PLACE_{t} $TIME and it was $INT_casual $ADJ_{s}_casual $END_casual
 WHATA_{s}_{t}_casual -> what a/an $ADJ_{s}_casual $PLACE_{t} !
