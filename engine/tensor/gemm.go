@@ -76,31 +76,33 @@ func gemm(d dequantizer, dst, x []float32, rows int) {
 // calls MatMul thousands of times per token.
 type workspace struct {
 	scratch [tileRows * blockK]float32
-	acc     []float32
+	acc     []float32 // SIMD partial sums of one tile, [rows][4]
+	acc64   []float64 // running sums of one tile across k blocks, [rows][4]
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 
-// gemmRange computes output columns [o0, o1) for every row.
+// gemmRange computes output columns [o0, o1) for every row. Partial sums of
+// each 256-input block are float32; they are combined in float64, so the
+// rounding error does not grow with In. (Downstream FP8 rounding of the KV
+// cache makes the model sensitive to last-bit differences: with float32
+// accumulation across blocks the portable kernel missed the golden logits by
+// up to 6e-3 at a third of the positions.)
 func gemmRange(d dequantizer, dst, x []float32, rows, o0, o1 int) {
 	out, in := d.Out(), d.In()
-	for r := range rows {
-		clear(dst[r*out+o0 : r*out+o1])
-	}
 	dr, isDirect := d.(direct)
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
 	scratch := ws.scratch[:]
-	var w [tileRows][]float32
-	var acc []float32
-	if useSIMD {
-		if cap(ws.acc) < tileRows*rows {
-			ws.acc = make([]float32, tileRows*rows)
-		}
-		acc = ws.acc[:tileRows*rows]
+	if cap(ws.acc64) < tileRows*rows {
+		ws.acc = make([]float32, tileRows*rows)
+		ws.acc64 = make([]float64, tileRows*rows)
 	}
+	acc, acc64 := ws.acc[:tileRows*rows], ws.acc64[:tileRows*rows]
+	var w [tileRows][]float32
 	for o := o0; o < o1; o += tileRows {
 		nr := min(tileRows, o1-o)
+		clear(acc64)
 		for k0 := 0; k0 < in; k0 += blockK {
 			k1 := min(k0+blockK, in)
 			n := k1 - k0
@@ -117,67 +119,57 @@ func gemmRange(d dequantizer, dst, x []float32, rows, o0, o1 int) {
 					w[t] = s
 				}
 			}
-			if n8 := n &^ 7; useSIMD && n8 > 0 {
+			n8 := 0
+			if useSIMD && n >= 8 {
+				n8 = n &^ 7
 				dot4RowsAVX(&w[0][0], &w[1][0], &w[2][0], &w[3][0], &x[k0], n8, rows, in, &acc[0])
-				for r := range rows {
-					a := acc[tileRows*r : tileRows*r+tileRows]
-					if n8 < n { // at most 7 leftover inputs
-						s0, s1, s2, s3 := dot4(w[0][n8:], w[1][n8:], w[2][n8:], w[3][n8:], x[r*in+k0+n8:r*in+k1])
-						a[0], a[1], a[2], a[3] = a[0]+s0, a[1]+s1, a[2]+s2, a[3]+s3
-					}
-					addTile(dst[r*out+o:r*out+o+nr], a[0], a[1], a[2], a[3])
+				for i, v := range acc {
+					acc64[i] += float64(v)
 				}
-				continue
 			}
-			for r := range rows {
-				s0, s1, s2, s3 := dot4(w[0], w[1], w[2], w[3], x[r*in+k0:r*in+k1])
-				addTile(dst[r*out+o:r*out+o+nr], s0, s1, s2, s3)
+			if n8 < n { // the portable kernel, or the SIMD kernel's ≤7 leftovers
+				for r := range rows {
+					s0, s1, s2, s3 := dot4(w[0][n8:], w[1][n8:], w[2][n8:], w[3][n8:], x[r*in+k0+n8:r*in+k1])
+					a := acc64[tileRows*r : tileRows*r+tileRows]
+					a[0], a[1], a[2], a[3] = a[0]+s0, a[1]+s1, a[2]+s2, a[3]+s3
+				}
+			}
+		}
+		for r := range rows {
+			a := acc64[tileRows*r : tileRows*r+nr]
+			dd := dst[r*out+o : r*out+o+nr]
+			for t, v := range a {
+				dd[t] = float32(v)
 			}
 		}
 	}
 }
 
-// addTile adds the first len(dd) of s0..s3 to dd.
-func addTile(dd []float32, s0, s1, s2, s3 float32) {
-	switch len(dd) {
-	case 4:
-		dd[3] += s3
-		fallthrough
-	case 3:
-		dd[2] += s2
-		fallthrough
-	case 2:
-		dd[1] += s1
-		fallthrough
-	case 1:
-		dd[0] += s0
-	}
-}
-
-// dot4 returns the dot products of x with four weight rows, each with two
-// interleaved accumulators (8 independent chains hide the add latency).
-func dot4(w0, w1, w2, w3, x []float32) (float32, float32, float32, float32) {
+// dot4 returns the dot products of x with four weight rows in float64
+// (products of two float32 are exact in float64), two interleaved chains per
+// row to hide the add latency.
+func dot4(w0, w1, w2, w3, x []float32) (float64, float64, float64, float64) {
 	n := len(x)
 	w0, w1, w2, w3 = w0[:n], w1[:n], w2[:n], w3[:n]
-	var a0, a1, a2, a3, b0, b1, b2, b3 float32
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
 	i := 0
 	for ; i+2 <= n; i += 2 {
-		x0, x1 := x[i], x[i+1]
-		a0 += w0[i] * x0
-		a1 += w1[i] * x0
-		a2 += w2[i] * x0
-		a3 += w3[i] * x0
-		b0 += w0[i+1] * x1
-		b1 += w1[i+1] * x1
-		b2 += w2[i+1] * x1
-		b3 += w3[i+1] * x1
+		x0, x1 := float64(x[i]), float64(x[i+1])
+		a0 += float64(w0[i]) * x0
+		a1 += float64(w1[i]) * x0
+		a2 += float64(w2[i]) * x0
+		a3 += float64(w3[i]) * x0
+		b0 += float64(w0[i+1]) * x1
+		b1 += float64(w1[i+1]) * x1
+		b2 += float64(w2[i+1]) * x1
+		b3 += float64(w3[i+1]) * x1
 	}
 	if i < n {
-		x0 := x[i]
-		a0 += w0[i] * x0
-		a1 += w1[i] * x0
-		a2 += w2[i] * x0
-		a3 += w3[i] * x0
+		x0 := float64(x[i])
+		a0 += float64(w0[i]) * x0
+		a1 += float64(w1[i]) * x0
+		a2 += float64(w2[i]) * x0
+		a3 += float64(w3[i]) * x0
 	}
 	return a0 + b0, a1 + b1, a2 + b2, a3 + b3
 }
