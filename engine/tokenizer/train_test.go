@@ -2,10 +2,11 @@ package tokenizer
 
 import (
 	"bytes"
-	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -149,34 +150,49 @@ func TestTrainMergeOrder(t *testing.T) {
 	}
 }
 
+// TestTrainSpeed trains on 5 MB of varied real text (Go's own sources:
+// many distinct identifiers, comments, numbers) with a vocabulary of 8192.
 func TestTrainSpeed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
 	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	words := strings.Fields("the a hotel film gadget restaurant was is very not good bad friendly rude clean dirty and but staff food plot screen battery lovely awful quiet noisy room service price value delicious bland")
 	var texts []string
 	total := 0
-	for total < 5<<20 {
-		var sb strings.Builder
-		for j := 0; j < 40; j++ {
-			fmt.Fprintf(&sb, "%s ", words[rng.IntN(len(words))])
-			if rng.IntN(10) == 0 {
-				fmt.Fprintf(&sb, "%d. ", rng.IntN(100000))
-			}
+	root := filepath.Join(runtime.GOROOT(), "src")
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || total >= 5<<20 {
+			return err
 		}
-		texts = append(texts, sb.String())
-		total += sb.Len()
+		if !d.IsDir() && filepath.Ext(p) == ".go" {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			texts = append(texts, string(b))
+			total += len(b)
+		}
+		return nil
+	})
+	if err != nil || total < 5<<20 {
+		t.Skipf("need 5 MB of Go sources under %s: %d bytes, %v", root, total, err)
 	}
 	start := time.Now()
-	tk, err := Train(texts, 4096, DefaultSpecialTokens)
+	tk, err := Train(texts, 8192, DefaultSpecialTokens)
 	if err != nil {
 		t.Fatal(err)
 	}
 	el := time.Since(start)
-	t.Logf("trained %d MB into %d tokens (%d merges) in %v", total>>20, tk.VocabSize(), tk.Merges(), el)
+	t.Logf("trained %.1f MB into %d tokens (%d merges) in %v", float64(total)/1e6, tk.VocabSize(), tk.Merges(), el)
+	if tk.VocabSize() != 8192 {
+		t.Errorf("vocab %d, want 8192", tk.VocabSize())
+	}
 	if el > 60*time.Second {
 		t.Errorf("training took %v", el)
+	}
+	for _, s := range texts[:50] {
+		if d := tk.Decode(tk.Encode(s)); d != s {
+			t.Fatalf("round trip failed on a Go source file")
+		}
 	}
 }
 
