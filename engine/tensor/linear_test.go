@@ -332,3 +332,41 @@ func TestDequantAllCodes(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentMatMul: one Linear used from several goroutines at once (as
+// batched generation does) gives every caller the sequential result.
+func TestConcurrentMatMul(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, f := range formats {
+		l := randomLinear(rng, f, 300, 520)
+		const rows = 3
+		xs := make([][]float32, 6)
+		want := make([][]float32, len(xs))
+		for i := range xs {
+			xs[i] = randomVec(rng, rows*l.In())
+			want[i] = make([]float32, rows*l.Out())
+			l.MatMul(want[i], xs[i], rows)
+		}
+		errs := make(chan string, len(xs))
+		for i := range xs {
+			go func() {
+				got := make([]float32, rows*l.Out())
+				for range 5 {
+					l.MatMul(got, xs[i], rows)
+					for j := range got {
+						if got[j] != want[i][j] {
+							errs <- fmt.Sprintf("%s caller %d: element %d %g != %g", f, i, j, got[j], want[i][j])
+							return
+						}
+					}
+				}
+				errs <- ""
+			}()
+		}
+		for range xs {
+			if e := <-errs; e != "" {
+				t.Error(e)
+			}
+		}
+	}
+}
