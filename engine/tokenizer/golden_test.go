@@ -61,3 +61,25 @@ func TestDeepSeekGolden(t *testing.T) {
 	}
 	t.Logf("%d/%d strings encode exactly as the reference", len(cases)-bad, len(cases))
 }
+
+// TestDeepSeekRewrite writes the DeepSeek tokenizer back out and reads it
+// again: same vocabulary, merges, added-token table and encodings.
+func TestDeepSeekRewrite(t *testing.T) {
+	tk := deepseek(t)
+	b, err := tk.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := FromJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.VocabSize() != tk.VocabSize() || back.Merges() != tk.Merges() || !slices.Equal(back.AddedTokens(), tk.AddedTokens()) {
+		t.Fatalf("rewritten tokenizer differs: vocab %d/%d merges %d/%d", back.VocabSize(), tk.VocabSize(), back.Merges(), tk.Merges())
+	}
+	for _, c := range readGolden(t, "testdata/deepseek_v3_golden.jsonl") {
+		if got := back.Encode(c.Text); !slices.Equal(got, c.IDs) {
+			t.Fatalf("rewritten tokenizer encodes %q as %v, want %v", c.Text, got, c.IDs)
+		}
+	}
+}
