@@ -1,0 +1,200 @@
+package cell
+
+import (
+	"errors"
+	"fmt"
+	"go/scanner"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/traefik/yaegi/interp"
+)
+
+// panicFilter is the interpreter's stderr. yaegi prints one "pos: panic:
+// func(...)" line per interpreted frame when a panic unwinds; those lines
+// are the traceback, not output, so they are kept out of the cell's stderr
+// (a failing cell must produce exactly one error message) and collected.
+type panicFilter struct {
+	w     io.Writer
+	mu    sync.Mutex
+	on    bool
+	lines []string
+}
+
+var panicLine = regexp.MustCompile(`^(?:([A-Za-z_.0-9-]*):)?(\d+):(\d+): panic: (.*)\n?$`)
+
+// cellLine splits a line number from yaegi into cell number and cell line.
+func cellLine(l int) (cell, line int) { return l / cellLineBase, l % cellLineBase }
+
+func (f *panicFilter) Write(p []byte) (int, error) {
+	if panicLine.Match(p) {
+		f.mu.Lock()
+		if f.on {
+			f.lines = append(f.lines, strings.TrimSpace(string(p)))
+		}
+		f.mu.Unlock()
+		return len(p), nil
+	}
+	return f.w.Write(p)
+}
+
+func (f *panicFilter) begin() {
+	f.mu.Lock()
+	f.on, f.lines = true, nil
+	f.mu.Unlock()
+}
+
+func (f *panicFilter) end() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.on = false
+	l := f.lines
+	f.lines = nil
+	return l
+}
+
+func syntaxError(err error, src string, n int) error {
+	var el scanner.ErrorList
+	if errors.As(err, &el) && len(el) > 0 {
+		e := el[0]
+		msg := e.Msg
+		if strings.Contains(msg, "expected declaration") || strings.Contains(msg, "non-declaration statement") {
+			msg += " (the cell front-end could not tell a declaration from a statement here)"
+		}
+		return &Error{Name: "SyntaxError", Line: e.Pos.Line, Message: msg, Traceback: traceback(src, n, e.Pos.Line, "SyntaxError: "+msg)}
+	}
+	return &Error{Name: "SyntaxError", Message: err.Error()}
+}
+
+// traceback renders the failing line the way Jupyter users know from
+// ipykernel: the cell, the line number, the line itself, the message.
+func traceback(src string, n, line int, msg string) []string {
+	tb := []string{fmt.Sprintf("Cell In[%d], line %d", n, line)}
+	lines := strings.Split(src, "\n")
+	if line >= 1 && line <= len(lines) {
+		for l := max(1, line-1); l <= line; l++ {
+			marker := "   "
+			if l == line {
+				marker = "-->"
+			}
+			tb = append(tb, fmt.Sprintf("%s %d | %s", marker, l, lines[l-1]))
+		}
+	}
+	return append(tb, msg)
+}
+
+var posPrefix = regexp.MustCompile(`^(?:(cell|_\.go):)?(\d+):(\d+): `)
+
+// translate turns a yaegi error into an Error with the cell line and, for
+// yaegi's known gaps, a message that names the construct and the workaround.
+func (s *Session) translate(err error, trace []string, c *parsedCell, n int) error {
+	var p interp.Panic
+	if errors.As(err, &p) {
+		msg := fmt.Sprint(p.Value)
+		if e, ok := p.Value.(error); ok {
+			msg = e.Error()
+		}
+		msg = explainRuntime(msg)
+		line := 0
+		var frames []string
+		for _, t := range trace {
+			m := panicLine.FindStringSubmatch(t)
+			if m == nil {
+				continue
+			}
+			raw, _ := strconv.Atoi(m[2])
+			cn, l := cellLine(raw)
+			if cn == n && line == 0 {
+				line = l
+			}
+			where := fmt.Sprintf("cell [%d]", cn)
+			fn := strings.TrimSuffix(strings.TrimPrefix(m[4], "main."), "(...)")
+			fn = strings.TrimPrefix(fn, "main")
+			if fn == "" {
+				fn = "<cell>"
+			}
+			frames = append(frames, fmt.Sprintf("  at %s, line %d, in %s", where, l, fn))
+		}
+		if isNilType(msg) {
+			return s.nilType(c, n, line)
+		}
+		tb := traceback(c.src, n, line, "panic: "+msg)
+		if line == 0 {
+			tb = []string{"panic: " + msg}
+		}
+		tb = append(tb, frames...)
+		return &Error{Name: "Panic", Message: msg, Line: line, Traceback: tb}
+	}
+	msg := err.Error()
+	line := 0
+	if m := posPrefix.FindStringSubmatch(msg); m != nil {
+		raw, _ := strconv.Atoi(m[2])
+		var cn int
+		cn, line = cellLine(raw)
+		if cn != n && m[1] == "cell" {
+			// An error in code from an earlier cell (a re-bound caller).
+			msg = fmt.Sprintf("%s (in code from cell [%d], line %d)", msg[len(m[0]):], cn, line)
+			line = 0
+		} else {
+			msg = msg[len(m[0]):]
+		}
+	}
+	if isNilType(msg) {
+		return s.nilType(c, n, line)
+	}
+	name := "CompileError"
+	if expl, ok := explainCompile(msg, c, line); ok {
+		msg = expl
+		name = "Unsupported"
+	}
+	return &Error{Name: name, Message: msg, Line: line, Traceback: traceback(c.src, n, line, name+": "+msg)}
+}
+
+func isNilType(msg string) bool { return msg == "nil type" || strings.HasSuffix(msg, ": nil type") }
+
+// nilType explains yaegi's "nil type" failure, which it reports for
+// language features it does not know. We look at the cell for the usual
+// culprits.
+func (s *Session) nilType(c *parsedCell, n, line int) error {
+	msg := "yaegi failed on a construct it does not support (it reported \"nil type\")."
+	switch {
+	case strings.Contains(c.src, "range") && rangeOverFunc.MatchString(c.src):
+		msg = "range over a function (iterator) is not supported by yaegi v0.16.1; call the function with a callback, or collect the values into a slice and range over that"
+	case strings.Contains(c.src, "range"):
+		msg = "`for ... range` over this value is not supported by yaegi v0.16.1: ranging over an integer whose type the cell front-end could not see, or over a function. Write `for i := 0; i < n; i++`, or range over a slice"
+	case strings.Contains(c.src, "["):
+		msg = "yaegi could not work out a type here, most often a generic call whose type arguments it cannot infer; instantiate explicitly, e.g. `F[float64](x)`"
+	}
+	return &Error{Name: "Unsupported", Message: msg, Line: line, Traceback: traceback(c.src, n, line, "Unsupported: "+msg)}
+}
+
+var rangeOverFunc = regexp.MustCompile(`range\s+(func|\w+\.All\(|\w+\.Seq|maps\.Keys|maps\.Values|slices\.Values)`)
+
+// explainCompile recognises yaegi's messages for features it lacks.
+func explainCompile(msg string, c *parsedCell, line int) (string, bool) {
+	switch {
+	case strings.Contains(msg, "undefined type for"):
+		return msg + ": yaegi v0.16.1 cannot infer the type arguments of this generic call (variadic generic functions and some nested calls are not inferred). Instantiate it explicitly, e.g. `Sum[float64](1.5, 2.5)`", true
+	case strings.Contains(msg, "constant definition loop"), strings.Contains(msg, "variable definition loop") && strings.Contains(c.src, "["):
+		return msg + ": yaegi v0.16.1 mis-handles this generic declaration or call. Instantiate generic functions and types explicitly (`NewMatrix[float64](2, 3)`), or use a non-generic version", true
+	case strings.HasPrefix(msg, "unable to find source related to"):
+		return msg + ": the package is neither in the standard library tables (Go 1.22 API) nor among the preloaded packages (gonum mat/stat/floats, gonum plot, display, engine, steerlib). yaegi cannot load modules at run time", true
+	case strings.Contains(msg, "undefined selector") && (strings.Contains(msg, "slices") || strings.Contains(msg, "maps")):
+		return msg + ": generic functions of slices and maps are mostly missing in yaegi v0.16.1; use sort.Slice / sort.Float64s or a loop", true
+	}
+	return msg, false
+}
+
+// explainRuntime rewords reflect-flavoured runtime errors from yaegi.
+func explainRuntime(msg string) string {
+	switch {
+	case strings.Contains(msg, "reflect: call of reflect.Value.") && strings.Contains(msg, "zero Value"):
+		return msg + " (probably a nil pointer dereference or a nil map/func)"
+	case strings.Contains(msg, "reflect: slice index out of range"), strings.Contains(msg, "index out of range"):
+		return msg + " (index out of range)"
+	}
+	return msg
+}

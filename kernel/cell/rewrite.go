@@ -1,0 +1,401 @@
+package cell
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"strings"
+)
+
+// The rewrites below bring Go 1.21/1.22 language features that yaegi v0.16.1
+// lacks (min, max, clear, range over int, per-iteration loop variables) and
+// make goroutine panics survivable. They are source-to-source and keep every
+// line where it was.
+
+// scopeInfo is what the rewriter needs to know about names defined outside
+// the cell.
+type scopeInfo interface {
+	// shadowed reports whether the session defines name (so a call to min
+	// is the user's function, not the builtin).
+	shadowed(name string) bool
+	// globalIsInt reports whether the global variable or constant name
+	// holds an integer.
+	globalIsInt(name string) bool
+}
+
+type rewriter struct {
+	c     *parsedCell
+	es    *edits
+	scope scopeInfo
+	// names declared anywhere in the cell (funcs, vars, consts, types,
+	// params, :=), used to tell builtins from user names.
+	declared map[string]bool
+	unsupported []error
+	cellN       int
+}
+
+func (c *parsedCell) rewrite(scope scopeInfo, cellN int) (*edits, []error) {
+	r := &rewriter{c: c, es: &edits{}, scope: scope, declared: map[string]bool{}, cellN: cellN}
+	for _, u := range c.units {
+		ast.Inspect(u.node(), func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.FuncDecl:
+				if n.Recv == nil {
+					r.declared[n.Name.Name] = true
+				}
+			case *ast.ValueSpec:
+				for _, id := range n.Names {
+					r.declared[id.Name] = true
+				}
+			case *ast.TypeSpec:
+				r.declared[n.Name.Name] = true
+			case *ast.AssignStmt:
+				if n.Tok == token.DEFINE {
+					for _, l := range n.Lhs {
+						if id, ok := l.(*ast.Ident); ok {
+							r.declared[id.Name] = true
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
+	for _, u := range c.units {
+		if u.kind == uStmt {
+			r.topLevel(u.stmt)
+		}
+		ast.Inspect(u.node(), r.visit)
+	}
+	return r.es, r.unsupported
+}
+
+func (u *unit) node() ast.Node {
+	if u.decl != nil {
+		return u.decl
+	}
+	return u.stmt
+}
+
+func (r *rewriter) isBuiltin(name string) bool {
+	return !r.declared[name] && !r.scope.shadowed(name)
+}
+
+// topLevel wraps compound statements at the top of a cell in a function
+// literal. yaegi keeps top-level cell variables in the global scope, and a
+// block-scoped `:=` there (a loop variable, `x := x` in a loop body, an
+// if-initialiser) overwrites a global of the same name or loops forever;
+// inside a function body scopes behave.
+func (r *rewriter) topLevel(st ast.Stmt) {
+	switch st.(type) {
+	case *ast.ForStmt, *ast.RangeStmt, *ast.IfStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt,
+		*ast.SelectStmt, *ast.BlockStmt, *ast.LabeledStmt:
+		r.es.insert(r.c.off(st.Pos()), "func() { ")
+		r.es.insert(r.c.off(st.End()), " }()")
+	}
+}
+
+func (r *rewriter) visit(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.CallExpr:
+		r.call(n)
+	case *ast.GoStmt:
+		line := r.c.line(r.c.off(n.Go))
+		r.es.add(r.c.off(n.Go), r.c.off(n.Call.Pos()), fmt.Sprintf("__sbGo(%d, %d, func() { ", r.cellN, line))
+		r.es.insert(r.c.off(n.Call.End()), " })")
+	case *ast.RangeStmt:
+		r.rangeStmt(n)
+	case *ast.ForStmt:
+		r.forStmt(n)
+	}
+	return true
+}
+
+func (r *rewriter) call(n *ast.CallExpr) {
+	id, ok := n.Fun.(*ast.Ident)
+	if !ok || !r.isBuiltin(id.Name) {
+		return
+	}
+	switch id.Name {
+	case "min", "max":
+		helper := "__sbMin"
+		if id.Name == "max" {
+			helper = "__sbMax"
+		}
+		args := n.Args
+		if len(args) == 0 || n.Ellipsis.IsValid() {
+			return
+		}
+		if len(args) == 1 {
+			r.es.add(r.c.off(id.Pos()), r.c.off(id.End()), "")
+			return
+		}
+		// The generic helper infers its type from the first argument, so
+		// an untyped constant first (min(0, x) with x float64) would make
+		// it int. min and max are symmetric: move a typed operand first.
+		r.orderArgs(args)
+		r.es.add(r.c.off(id.Pos()), r.c.off(id.End()), strings.Repeat(helper+"(", len(args)-2)+helper)
+		for i := 1; i < len(args)-1; i++ {
+			r.es.insert(r.c.off(args[i].End()), ")")
+		}
+	case "clear":
+		r.es.add(r.c.off(id.Pos()), r.c.off(id.End()), "__sb.Clear")
+	}
+}
+
+// orderArgs swaps the first argument of min/max with the first argument
+// that is not a literal, when the first one is a literal. With only
+// literals, a float literal goes first so the result is a float.
+func (r *rewriter) orderArgs(args []ast.Expr) {
+	lit := func(e ast.Expr) (*ast.BasicLit, bool) {
+		for {
+			switch x := e.(type) {
+			case *ast.ParenExpr:
+				e = x.X
+				continue
+			case *ast.UnaryExpr:
+				if x.Op == token.SUB || x.Op == token.ADD {
+					e = x.X
+					continue
+				}
+			case *ast.BasicLit:
+				return x, true
+			}
+			return nil, false
+		}
+	}
+	first, ok := lit(args[0])
+	if !ok {
+		return
+	}
+	swap := -1
+	for i := 1; i < len(args); i++ {
+		if _, isLit := lit(args[i]); !isLit {
+			swap = i
+			break
+		}
+	}
+	if swap < 0 && first.Kind == token.INT {
+		for i := 1; i < len(args); i++ {
+			if l, _ := lit(args[i]); l != nil && l.Kind == token.FLOAT {
+				swap = i
+				break
+			}
+		}
+	}
+	if swap < 0 {
+		return
+	}
+	a, b := args[0], args[swap]
+	as, ae := r.c.off(a.Pos()), r.c.off(a.End())
+	bs, be := r.c.off(b.Pos()), r.c.off(b.End())
+	if r.es.within(bs, be) {
+		return
+	}
+	r.es.add(as, ae, r.c.src[bs:be])
+	r.es.add(bs, be, r.c.src[as:ae])
+}
+
+var intTypes = map[string]bool{"int": true, "int8": true, "int16": true, "int32": true, "int64": true,
+	"uint": true, "uint8": true, "uint16": true, "uint32": true, "uint64": true, "uintptr": true, "byte": true, "rune": true}
+
+// isInt guesses from the cell's AST and the session's globals whether e is
+// an integer. Only integers are rewritten for range-over-int; anything else
+// is left for yaegi (and a failure is explained by the error translator).
+func (r *rewriter) isInt(e ast.Expr, depth int) bool {
+	if depth > 4 {
+		return false
+	}
+	switch x := e.(type) {
+	case *ast.BasicLit:
+		return x.Kind == token.INT
+	case *ast.ParenExpr:
+		return r.isInt(x.X, depth+1)
+	case *ast.BinaryExpr:
+		switch x.Op {
+		case token.ADD, token.SUB, token.MUL, token.QUO, token.REM, token.SHL, token.SHR, token.AND, token.OR, token.XOR:
+			return r.isInt(x.X, depth+1) || (x.Op != token.SHL && x.Op != token.SHR && r.isInt(x.Y, depth+1))
+		}
+	case *ast.UnaryExpr:
+		return x.Op != token.NOT && x.Op != token.AND && x.Op != token.ARROW && r.isInt(x.X, depth+1)
+	case *ast.CallExpr:
+		if id, ok := x.Fun.(*ast.Ident); ok {
+			if (id.Name == "len" || id.Name == "cap") && r.isBuiltin(id.Name) {
+				return true
+			}
+			if intTypes[id.Name] && len(x.Args) == 1 {
+				return true
+			}
+		}
+	case *ast.Ident:
+		return r.identIsInt(x.Name, depth)
+	}
+	return false
+}
+
+// identIsInt looks for a declaration of name in the cell that makes it an
+// integer, then asks the session about globals.
+func (r *rewriter) identIsInt(name string, depth int) bool {
+	found, isInt := false, false
+	for _, u := range r.c.units {
+		ast.Inspect(u.node(), func(n ast.Node) bool {
+			if found {
+				return false
+			}
+			switch n := n.(type) {
+			case *ast.AssignStmt:
+				if n.Tok != token.DEFINE || len(n.Lhs) != len(n.Rhs) {
+					return true
+				}
+				for i, l := range n.Lhs {
+					if id, ok := l.(*ast.Ident); ok && id.Name == name {
+						found, isInt = true, r.isInt(n.Rhs[i], depth+1)
+					}
+				}
+			case *ast.ValueSpec:
+				for i, id := range n.Names {
+					if id.Name != name {
+						continue
+					}
+					found = true
+					if t, ok := n.Type.(*ast.Ident); ok {
+						isInt = intTypes[t.Name]
+					} else if n.Type == nil && i < len(n.Values) {
+						isInt = r.isInt(n.Values[i], depth+1)
+					} else if n.Type == nil && len(n.Values) == 0 {
+						isInt = true // iota in a const group
+					}
+				}
+			case *ast.Field:
+				for _, id := range n.Names {
+					if id.Name == name {
+						found = true
+						t, ok := n.Type.(*ast.Ident)
+						isInt = ok && intTypes[t.Name]
+					}
+				}
+			}
+			return true
+		})
+		if found {
+			return isInt
+		}
+	}
+	return r.scope.globalIsInt(name)
+}
+
+func (r *rewriter) rangeStmt(n *ast.RangeStmt) {
+	body := r.c.off(n.Body.Lbrace) + 1
+	if n.Value == nil && r.isInt(n.X, 0) {
+		x := r.c.src[r.c.off(n.X.Pos()):r.c.off(n.X.End())]
+		if r.es.within(r.c.off(n.X.Pos()), r.c.off(n.X.End())) {
+			x = r.es.render(r.c.src, r.c.off(n.X.Pos()), r.c.off(n.X.End()))
+		}
+		key, tok := "__sbI", ":="
+		if id, ok := n.Key.(*ast.Ident); ok && id.Name != "_" {
+			key = id.Name
+			tok = n.Tok.String()
+		} else if n.Key != nil {
+			if _, ok := n.Key.(*ast.Ident); !ok {
+				key, tok = r.c.text(n.Key), "="
+			}
+		}
+		// X - X gives the loop variable X's own integer type, as Go does.
+		header := fmt.Sprintf("for %s %s (%s) - (%s); %s < (%s); %s++ ", key, tok, x, x, key, x, key)
+		r.es.add(r.c.off(n.For), r.c.off(n.Body.Lbrace), header)
+	}
+	if n.Tok != token.DEFINE {
+		return
+	}
+	var names []string
+	for _, e := range []ast.Expr{n.Key, n.Value} {
+		if id, ok := e.(*ast.Ident); ok && id.Name != "_" {
+			names = append(names, id.Name)
+		}
+	}
+	if len(names) > 0 && captures(n.Body, names) {
+		r.es.insert(body, fmt.Sprintf(" %s := %s;", strings.Join(names, ", "), strings.Join(names, ", ")))
+	}
+}
+
+// forStmt gives `for i := ...; ...; ...` loops Go 1.22 per-iteration
+// variables when the body captures them (a closure, a go or defer statement,
+// or &i). A body that also assigns the variable keeps the old semantics: the
+// copy would hide its writes from the loop's post statement.
+func (r *rewriter) forStmt(n *ast.ForStmt) {
+	as, ok := n.Init.(*ast.AssignStmt)
+	if !ok || as.Tok != token.DEFINE {
+		return
+	}
+	var names []string
+	for _, l := range as.Lhs {
+		if id, ok := l.(*ast.Ident); ok && id.Name != "_" {
+			names = append(names, id.Name)
+		}
+	}
+	if len(names) == 0 || !captures(n.Body, names) || assigns(n.Body, names) {
+		return
+	}
+	r.es.insert(r.c.off(n.Body.Lbrace)+1, fmt.Sprintf(" %s := %s;", strings.Join(names, ", "), strings.Join(names, ", ")))
+}
+
+func captures(body ast.Node, names []string) bool {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	uses := func(n ast.Node) bool {
+		hit := false
+		ast.Inspect(n, func(m ast.Node) bool {
+			if id, ok := m.(*ast.Ident); ok && want[id.Name] {
+				hit = true
+			}
+			return !hit
+		})
+		return hit
+	}
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		if found {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.FuncLit, *ast.GoStmt, *ast.DeferStmt:
+			found = uses(n)
+			return false
+		case *ast.UnaryExpr:
+			if n.Op == token.AND && uses(n.X) {
+				found = true
+			}
+		}
+		return true
+	})
+	return found
+}
+
+func assigns(body ast.Node, names []string) bool {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			if n.Tok == token.DEFINE {
+				return true
+			}
+			for _, l := range n.Lhs {
+				if id, ok := l.(*ast.Ident); ok && want[id.Name] {
+					found = true
+				}
+			}
+		case *ast.IncDecStmt:
+			if id, ok := n.X.(*ast.Ident); ok && want[id.Name] {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}

@@ -1,0 +1,1090 @@
+// Package cell is Steerbook's cell front-end: it runs Go notebook cells in a
+// yaegi interpreter whose state persists from cell to cell, and it papers
+// over yaegi's REPL traps so that a cell behaves like Go.
+//
+// Each cell is parsed with go/parser, cut into declarations and statements,
+// rewritten source-to-source (functions become package-level variables so that
+// callers see redefinitions, methods dispatch through a variable for the same
+// reason, min/max/clear/range-over-int/per-iteration loop variables are
+// lowered, `go` statements recover panics), and evaluated chunk by chunk.
+// Rewrites never move code to another line, so yaegi's positions are cell
+// lines.
+package cell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"os"
+	"path"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/traefik/yaegi/interp"
+	"github.com/traefik/yaegi/stdlib"
+
+	"github.com/steerbook/steerbook/engine/progress"
+	"github.com/steerbook/steerbook/kernel/display"
+	"github.com/steerbook/steerbook/kernel/symbols"
+)
+
+// Options configures a Session.
+type Options struct {
+	// Stdout and Stderr receive what cells print through fmt, log, print
+	// and println. Nil means os.Stdout / os.Stderr.
+	Stdout, Stderr io.Writer
+	// Stdin reads one line from the user (Jupyter's input_request). Nil
+	// means cells cannot read input.
+	Stdin func(prompt string, password bool) (string, error)
+}
+
+// Result is the value of a cell's trailing expression. Whether a cell has a
+// value is decided from its AST: the last statement is an expression that is
+// not a call to a function without results.
+type Result struct {
+	// Value is the value; for an expression with several results it is a
+	// []any of them.
+	Value any
+	// HasValue is false when the cell ends in a statement, a declaration, a
+	// call without results, or an expression whose value is a nil interface.
+	HasValue bool
+	// Bundle is the rich rendering of Value (MIME type → data). It honours
+	// MIMEBundle/Error/String methods of types defined in cells, which
+	// display.Bundle cannot see from compiled code; use it rather than
+	// display.Bundle(Value).
+	Bundle map[string]any
+}
+
+// Error is a failed cell. It implements error.
+type Error struct {
+	Name      string   // kind: SyntaxError, CompileError, Panic, Interrupted, RedefinitionError, Unsupported
+	Message   string   // what went wrong, with the workaround when yaegi cannot do something
+	Line      int      // 1-based cell line, 0 when unknown
+	Traceback []string // human-readable lines: the failing cell line, then frames
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s: line %d: %s", e.Name, e.Line, e.Message)
+	}
+	return e.Name + ": " + e.Message
+}
+
+// Session is one notebook's interpreter and everything the front-end
+// remembers about the cells run so far. Execute, Complete and Inspect may be
+// called from different goroutines; Execute calls are serialised.
+type Session struct {
+	mu   sync.Mutex
+	in   *interp.Interpreter
+	opts Options
+	errw *panicFilter
+
+	exports  interp.Exports    // every symbol table given to the interpreter
+	pkgNames map[string]string // import path -> package name
+
+	ctxMu sync.Mutex
+	ctx   context.Context
+
+	capMu    sync.Mutex
+	captured []captured
+
+	panicMu      sync.Mutex
+	panicHandler func(error)
+
+	// What the cells defined, for redefinition, completion and inspect.
+	defMu   sync.Mutex
+	imports map[string]string // local name -> import path
+	funcs   map[string]*funcRec
+	methods map[string]*methodRec // "T.M"
+	types   map[string]*typeRec
+	values  map[string]*valueRec // vars, consts, := globals
+	cellN   int
+}
+
+type funcRec struct {
+	name    string
+	sig     string // parameter and result types only, for comparison
+	header  string // "func f(x int) int", for inspect
+	doc     string
+	generic bool
+	assign  string // chunk that (re)binds the function variable, for re-binding after a dependency changes
+	refs    map[string]bool
+	cell    int
+}
+
+type methodRec struct {
+	recv, name string
+	sig        string
+	header     string
+	doc        string
+	dispatch   string // name of the dispatch variable; "" for methods of generic types
+	text       string
+	cell       int
+}
+
+type typeRec struct {
+	text string
+	doc  string
+	cell int
+}
+
+type valueRec struct {
+	typ  string // named type of the value when the declaration shows it
+	kind string // "var", "const", "value"
+	text string // declaration text
+	cell int
+}
+
+// New starts a session with the standard library and every preloaded
+// package available for import.
+func New(opts Options) (*Session, error) {
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	s := &Session{
+		opts:     opts,
+		pkgNames: map[string]string{},
+		imports:  map[string]string{},
+		funcs:    map[string]*funcRec{},
+		methods:  map[string]*methodRec{},
+		types:    map[string]*typeRec{},
+		values:   map[string]*valueRec{},
+		exports:  interp.Exports{},
+	}
+	s.errw = &panicFilter{w: opts.Stderr}
+	iopts := interp.Options{Stdout: opts.Stdout, Stderr: s.errw, Env: os.Environ()}
+	if opts.Stdin != nil {
+		iopts.Stdin = &lineReader{read: opts.Stdin}
+	}
+	s.in = interp.New(iopts)
+	for _, tbl := range []interp.Exports{stdlib.Symbols, symbols.Symbols, s.runtimeSymbols()} {
+		if err := s.in.Use(tbl); err != nil {
+			return nil, fmt.Errorf("cell: loading symbol tables: %w", err)
+		}
+		for k, v := range tbl {
+			s.exports[k] = v
+			s.pkgNames[path.Dir(k)] = path.Base(k)
+		}
+	}
+	if _, err := s.in.Eval(prelude); err != nil {
+		return nil, fmt.Errorf("cell: session prelude: %w", err)
+	}
+	return s, nil
+}
+
+// SetGoroutinePanicHandler sets the function told about panics in
+// goroutines started by cells. Such panics are recovered so that the kernel
+// survives; without a handler they are written to Stderr.
+func (s *Session) SetGoroutinePanicHandler(h func(err error)) {
+	s.panicMu.Lock()
+	s.panicHandler = h
+	s.panicMu.Unlock()
+}
+
+func (s *Session) goroutinePanic(cell, line int, r any, stack []byte) {
+	err := &goroutineError{line: line, value: r, cell: cell}
+	s.panicMu.Lock()
+	h := s.panicHandler
+	s.panicMu.Unlock()
+	if h != nil {
+		h(err)
+		return
+	}
+	fmt.Fprintln(s.opts.Stderr, err.Error())
+}
+
+func (s *Session) setCtx(ctx context.Context) {
+	s.ctxMu.Lock()
+	s.ctx = ctx
+	s.ctxMu.Unlock()
+}
+
+// Execute runs one cell. n is the execution count, used in messages and
+// tracebacks. ctx cancels the cell (interrupt); cells see it as `ctx`, with a
+// progress reporter installed that draws a bar through the display package.
+func (s *Session) Execute(ctx context.Context, src string, n int) (Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cellN = n
+	c, err := parseCell(src)
+	if err != nil {
+		return Result{}, syntaxError(err, src, n)
+	}
+	if len(c.units) == 0 {
+		return Result{}, nil
+	}
+	es, _ := c.rewrite(s, n)
+	p, err := s.plan(c, es, n)
+	if err != nil {
+		return Result{}, err
+	}
+	bar := display.NewProgress()
+	defer bar.Close()
+	s.setCtx(progress.WithReporter(ctx, bar))
+	defer s.setCtx(nil)
+	for _, ch := range p.chunks {
+		if err := s.run(ctx, ch, c, n); err != nil {
+			return Result{}, err
+		}
+		if ch.after != nil {
+			ch.after()
+		}
+	}
+	if p.trailing == nil {
+		return Result{}, nil
+	}
+	return s.trailing(ctx, p.trailing, c, n)
+}
+
+// chunk is one yaegi evaluation.
+type chunk struct {
+	text  string
+	stmt  bool   // statements (wrapped in func main by the parser) or declarations
+	what  string // for internal error messages
+	after func() // runs when the chunk succeeded: records definitions
+	soft  bool   // failure is a note on stderr, not a cell error (re-binding callers)
+	cell  int    // cell the text comes from, when not the running one
+}
+
+type cellPlan struct {
+	chunks   []*chunk
+	trailing *trailingExpr
+}
+
+type trailingExpr struct {
+	capture, plain string
+	void           bool
+}
+
+// cellLineBase folds the cell number into yaegi's line numbers: line L of
+// cell N is reported as N*cellLineBase+L.
+const cellLineBase = 100000
+
+// compile parses a chunk in the interpreter's file set under the cell's
+// name, so that yaegi's messages carry "cellN:line:col", and compiles it.
+func (s *Session) compile(ch *chunk, n int) (*interp.Program, error) {
+	// One file name for every chunk: yaegi keys imports by it. The cell
+	// number is folded into the line numbers instead (see cellLine).
+	const name = "cell"
+	dir := fmt.Sprintf("\n//line cell:%d\n", n*cellLineBase+1)
+	var node ast.Node
+	if ch.stmt {
+		f, err := parser.ParseFile(s.in.FileSet(), name, stmtPrefix+dir+ch.text+"\n}", parser.DeclarationErrors)
+		if err != nil {
+			return nil, &Error{Name: "InternalError", Message: fmt.Sprintf("rewritten %s does not parse: %v", ch.what, err), Traceback: strings.Split(ch.text, "\n")}
+		}
+		node = f.Decls[0].(*ast.FuncDecl).Body
+	} else {
+		f, err := parser.ParseFile(s.in.FileSet(), name, declPrefix+dir+ch.text, parser.DeclarationErrors)
+		if err != nil {
+			return nil, &Error{Name: "InternalError", Message: fmt.Sprintf("rewritten %s does not parse: %v", ch.what, err), Traceback: strings.Split(ch.text, "\n")}
+		}
+		node = f
+	}
+	return s.in.CompileAST(node)
+}
+
+func (s *Session) run(ctx context.Context, ch *chunk, c *parsedCell, n int) error {
+	cn := n
+	if ch.cell != 0 {
+		cn = ch.cell
+	}
+	prog, err := s.compile(ch, cn)
+	if err != nil {
+		if ch.soft {
+			fmt.Fprintf(s.opts.Stderr, "note: %s: %v\n", ch.what, err)
+			return nil
+		}
+		var e *Error
+		if errors.As(err, &e) {
+			return e
+		}
+		return s.translate(err, nil, c, n)
+	}
+	return s.execute(ctx, prog, c, n)
+}
+
+func (s *Session) execute(ctx context.Context, prog *interp.Program, c *parsedCell, n int) error {
+	s.errw.begin()
+	_, err := s.in.ExecuteWithContext(ctx, prog)
+	trace := s.errw.end()
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return &Error{Name: "Interrupted", Message: fmt.Sprintf("cell [%d] interrupted (%v); the session keeps its state", n, ctx.Err()),
+			Traceback: []string{fmt.Sprintf("Interrupted: cell [%d] was stopped", n)}}
+	}
+	return s.translate(err, trace, c, n)
+}
+
+func (s *Session) trailing(ctx context.Context, t *trailingExpr, c *parsedCell, n int) (Result, error) {
+	if !t.void {
+		prog, err := s.compile(&chunk{text: t.capture, stmt: true, what: "trailing expression"}, n)
+		if err == nil {
+			s.capMu.Lock()
+			s.captured = nil
+			s.capMu.Unlock()
+			if err := s.execute(ctx, prog, c, n); err != nil {
+				return Result{}, err
+			}
+			return s.result(), nil
+		}
+	}
+	// No value (a call without results) or the capture did not compile:
+	// run the expression as a plain statement and report its own errors.
+	if err := s.run(ctx, &chunk{text: t.plain, stmt: true, what: "trailing statement"}, c, n); err != nil {
+		return Result{}, err
+	}
+	return Result{}, nil
+}
+
+func (s *Session) result() Result {
+	s.capMu.Lock()
+	caps := s.captured
+	s.captured = nil
+	s.capMu.Unlock()
+	switch len(caps) {
+	case 0:
+		return Result{}
+	case 1:
+		c := caps[0]
+		if c.v == nil {
+			return Result{}
+		}
+		return Result{Value: c.v, HasValue: true, Bundle: bundleOf(c)}
+	}
+	vals := make([]any, len(caps))
+	texts := make([]string, len(caps))
+	for i, c := range caps {
+		vals[i] = c.v
+		b := bundleOf(c)
+		t, _ := b["text/plain"].(string)
+		texts[i] = t
+	}
+	return Result{Value: vals, HasValue: true, Bundle: map[string]any{"text/plain": "(" + strings.Join(texts, ", ") + ")"}}
+}
+
+func bundleOf(c captured) map[string]any {
+	switch c.kind {
+	case 1:
+		if c.b != nil {
+			if _, ok := c.b["text/plain"]; !ok {
+				c.b["text/plain"] = fmt.Sprintf("%v", c.v)
+			}
+			return c.b
+		}
+	case 2:
+		return map[string]any{"text/plain": c.s}
+	}
+	return display.Bundle(c.v)
+}
+
+// ---- planning: from units to chunks ----
+
+// recvType returns the receiver's type name and whether the type is generic.
+func recvType(fd *ast.FuncDecl) (string, bool) {
+	t := fd.Recv.List[0].Type
+	if st, ok := t.(*ast.StarExpr); ok {
+		t = st.X
+	}
+	switch x := t.(type) {
+	case *ast.Ident:
+		return x.Name, false
+	case *ast.IndexExpr:
+		if id, ok := x.X.(*ast.Ident); ok {
+			return id.Name, true
+		}
+	case *ast.IndexListExpr:
+		if id, ok := x.X.(*ast.Ident); ok {
+			return id.Name, true
+		}
+	}
+	return "", false
+}
+
+// sigOf is a function type's parameter and result types, without names:
+// two functions with the same sigOf can share a function variable.
+func sigOf(c *parsedCell, ft *ast.FuncType) string {
+	var sb strings.Builder
+	list := func(fl *ast.FieldList) {
+		sb.WriteString("(")
+		if fl != nil {
+			for _, f := range fl.List {
+				n := len(f.Names)
+				if n == 0 {
+					n = 1
+				}
+				for i := 0; i < n; i++ {
+					sb.WriteString(strings.Join(strings.Fields(c.text(f.Type)), " "))
+					sb.WriteString(",")
+				}
+			}
+		}
+		sb.WriteString(")")
+	}
+	list(ft.Params)
+	list(ft.Results)
+	return sb.String()
+}
+
+func docOf(c *parsedCell, fd *ast.FuncDecl) string {
+	if fd.Doc != nil {
+		return strings.TrimSpace(fd.Doc.Text())
+	}
+	return ""
+}
+
+func identsIn(n ast.Node) map[string]bool {
+	m := map[string]bool{}
+	ast.Inspect(n, func(x ast.Node) bool {
+		if id, ok := x.(*ast.Ident); ok {
+			m[id.Name] = true
+		}
+		return true
+	})
+	return m
+}
+
+func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	p := &cellPlan{}
+	src := c.src
+	render := func(start, end int) string { return es.render(src, start, end) }
+
+	importsCh := newChunk(src)
+	typesCh := newChunk(src)
+	varsEarly := newChunk(src)
+	funcVars := newChunk(src)  // var f func(...) declarations
+	funcRedecl := newChunk(src) // f := (func(...))(nil) for a changed signature
+	wrappers := newChunk(src)
+	var assigns []placed
+	var afterImports, afterTypes, afterFuncs []func()
+	var changedSig []string
+
+	// Names that cell statements define or assign: vars that depend on
+	// them cannot be hoisted above the statements.
+	cellFuncs := map[string]bool{}
+	stmtNames := map[string]bool{}
+	for _, u := range c.units {
+		switch u.kind {
+		case uFunc:
+			if fd := u.decl.(*ast.FuncDecl); fd.Recv == nil {
+				cellFuncs[fd.Name.Name] = true
+			}
+		case uStmt:
+			if as, ok := u.stmt.(*ast.AssignStmt); ok {
+				for _, l := range as.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						stmtNames[id.Name] = true
+					}
+				}
+			}
+		}
+	}
+	late := map[*unit]bool{} // var declarations that must run in source order
+	for _, u := range c.units {
+		if u.kind != uVar {
+			continue
+		}
+		for id := range identsIn(u.decl) {
+			if cellFuncs[id] || stmtNames[id] {
+				late[u] = true
+			}
+		}
+	}
+	// Later vars that depend on a late var are late too.
+	for changed := true; changed; {
+		changed = false
+		for _, u := range c.units {
+			if u.kind != uVar || late[u] {
+				continue
+			}
+			ids := identsIn(u.decl)
+			for _, v := range c.units {
+				if v.kind == uVar && late[v] {
+					for _, sp := range v.decl.(*ast.GenDecl).Specs {
+						for _, nm := range sp.(*ast.ValueSpec).Names {
+							if ids[nm.Name] {
+								late[u], changed = true, true
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+
+	var rest []*unit
+	cellImports := map[string]string{}
+	for _, u := range c.units {
+		switch u.kind {
+		case uImport:
+			gd := u.decl.(*ast.GenDecl)
+			for _, sp := range gd.Specs {
+				is := sp.(*ast.ImportSpec)
+				ipath := strings.Trim(is.Path.Value, "\"`")
+				name := s.pkgNames[ipath]
+				if name == "" {
+					name = path.Base(ipath)
+				}
+				if is.Name != nil {
+					name = is.Name.Name
+				}
+				if name == "_" {
+					if _, ok := s.pkgNames[ipath]; !ok {
+						importsCh.put(c.off(is.Pos()), c.off(is.End()), "import "+c.text(is))
+					}
+					continue
+				}
+				if old, ok := s.imports[name]; ok {
+					if old == ipath {
+						continue // re-running an import cell
+					}
+					return nil, &Error{Name: "RedefinitionError", Line: c.line(c.off(is.Pos())),
+						Message: fmt.Sprintf("%s already names the imported package %q; import %q under another name, e.g. `import %s2 %q`", name, old, ipath, name, ipath)}
+				}
+				importsCh.put(c.off(is.Pos()), c.off(is.End()), "import "+c.text(is))
+				nm, ip := name, ipath
+				cellImports[nm] = ip
+				afterImports = append(afterImports, func() { s.imports[nm] = ip })
+			}
+		case uType:
+			gd := u.decl.(*ast.GenDecl)
+			for _, sp := range gd.Specs {
+				ts := sp.(*ast.TypeSpec)
+				text := "type " + render(c.off(ts.Pos()), c.off(ts.End()))
+				norm := strings.Join(strings.Fields(text), " ")
+				if old, ok := s.types[ts.Name.Name]; ok {
+					if old.text == norm {
+						continue
+					}
+					return nil, &Error{Name: "RedefinitionError", Line: c.line(c.off(ts.Pos())),
+						Message: fmt.Sprintf("type %s was defined in cell [%d] as `%s`; yaegi cannot change a type in a running session (the old definition would silently stay). Give the new type another name (e.g. %s2), or restart the kernel and run the cells again", ts.Name.Name, old.cell, old.text, ts.Name.Name)}
+				}
+				typesCh.put(c.off(ts.Pos()), c.off(ts.End()), text)
+				nm := ts.Name.Name
+				doc := ""
+				if gd.Doc != nil {
+					doc = strings.TrimSpace(gd.Doc.Text())
+				}
+				afterTypes = append(afterTypes, func() { s.types[nm] = &typeRec{text: norm, doc: doc, cell: n} })
+			}
+		case uConst:
+			typesCh.put(u.start, u.end, render(u.start, u.end))
+			s.noteValues(u, "const", n, &afterTypes)
+		case uVar:
+			if late[u] {
+				rest = append(rest, u)
+				continue
+			}
+			varsEarly.put(u.start, u.end, render(u.start, u.end))
+			s.noteValues(u, "var", n, &afterTypes)
+		case uFunc:
+			fd := u.decl.(*ast.FuncDecl)
+			if err := s.planFunc(c, es, u, fd, n, typesCh, funcVars, funcRedecl, wrappers, &assigns, &afterFuncs, &changedSig); err != nil {
+				return nil, err
+			}
+		case uStmt:
+			rest = append(rest, u)
+		}
+	}
+
+	add := func(b *chunkBuilder, stmt bool, what string, after []func()) {
+		if b.empty() {
+			if len(after) > 0 {
+				// Nothing to run, but still record (e.g. a re-run import).
+				for _, f := range after {
+					f()
+				}
+			}
+			return
+		}
+		fs := after
+		p.chunks = append(p.chunks, &chunk{text: b.String(), stmt: stmt, what: what, after: func() {
+			s.defMu.Lock()
+			defer s.defMu.Unlock()
+			for _, f := range fs {
+				f()
+			}
+		}})
+	}
+	add(importsCh, false, "imports", afterImports)
+	add(typesCh, false, "type and constant declarations", afterTypes)
+	add(varsEarly, false, "variable declarations", nil)
+	add(funcVars, false, "function variables", nil)
+	add(funcRedecl, true, "function variables with a new signature", nil)
+	add(wrappers, false, "methods", afterFuncs)
+
+	// The rest runs in source order: function bodies, late var
+	// declarations (as statements: yaegi keeps top-level statement
+	// variables global, and a package-level var cannot see them) and
+	// statements. A function body moves up to just before the first unit
+	// that uses it. A trailing expression statement is evaluated on its
+	// own so that its value can be captured.
+	var last *unit
+	if k := len(rest); k > 0 && rest[k-1].kind == uStmt {
+		if _, ok := rest[k-1].stmt.(*ast.ExprStmt); ok {
+			last = rest[k-1]
+			rest = rest[:k-1]
+		}
+	}
+	type item struct {
+		start, end int
+		text       string
+		after      []func()
+	}
+	var items []item
+	emitted := map[int]bool{}
+	emitAssign := func(i int) {
+		if emitted[i] {
+			return
+		}
+		emitted[i] = true
+		a := assigns[i]
+		items = append(items, item{a.u.start, a.u.end, a.text, []func(){a.after}})
+	}
+	needs := func(u *unit) {
+		ids := identsIn(u.node())
+		for i, a := range assigns {
+			if ids[a.name] || (a.u.decl.(*ast.FuncDecl).Recv == nil && ids[a.u.decl.(*ast.FuncDecl).Name.Name]) {
+				emitAssign(i)
+			}
+		}
+	}
+	ai := 0
+	for _, u := range rest {
+		for ai < len(assigns) && assigns[ai].u.start < u.start {
+			emitAssign(ai)
+			ai++
+		}
+		needs(u)
+		var after []func()
+		if u.kind == uStmt {
+			s.noteAssigned(c, u, n, &after)
+		} else {
+			s.noteValues(u, "var", n, &after)
+		}
+		items = append(items, item{u.start, u.end, render(u.start, u.end), after})
+	}
+	if last != nil {
+		needs(last)
+	}
+	for ; ai < len(assigns); ai++ {
+		emitAssign(ai)
+	}
+	// Pieces of a chunk must be in offset order: cut a new chunk when an
+	// item starts before the previous one.
+	var cur *chunkBuilder
+	var curAfter []func()
+	prevEnd := -1
+	for _, it := range items {
+		if cur == nil || it.start < prevEnd {
+			if cur != nil {
+				add(cur, true, "statements", curAfter)
+			}
+			cur, curAfter = newChunk(src), nil
+		}
+		cur.put(it.start, it.end, it.text)
+		curAfter = append(curAfter, it.after...)
+		prevEnd = it.end
+	}
+	if cur != nil {
+		add(cur, true, "statements", curAfter)
+	}
+
+	// Callers of a function whose signature changed still point at the old
+	// variable: re-bind them so they see the new one (or say why not).
+	seen := map[string]bool{}
+	for _, name := range changedSig {
+		var callers []*funcRec
+		for _, f := range s.funcs {
+			if f.refs[name] && f.name != name && !cellFuncs[f.name] && !seen[f.name] && f.assign != "" {
+				callers = append(callers, f)
+				seen[f.name] = true
+			}
+		}
+		sort.Slice(callers, func(i, j int) bool { return callers[i].name < callers[j].name })
+		for _, f := range callers {
+			p.chunks = append(p.chunks, &chunk{text: f.assign, stmt: true, soft: true, cell: f.cell,
+				what: fmt.Sprintf("%s (cell [%d]) calls %s, whose signature changed, and no longer compiles; redefine it", f.name, f.cell, name)})
+		}
+	}
+
+	if last != nil {
+		es := last.stmt.(*ast.ExprStmt)
+		text := render(last.start, last.end)
+		capB := newChunk(src)
+		capB.put(last.start, last.end, "__sbCapture("+text+")")
+		plainB := newChunk(src)
+		plainB.put(last.start, last.end, text)
+		p.trailing = &trailingExpr{capture: capB.String(), plain: plainB.String(), void: s.isVoidCall(es.X, cellImports)}
+	}
+	return p, nil
+}
+
+func (s *Session) planFunc(c *parsedCell, es *edits, u *unit, fd *ast.FuncDecl, n int,
+	typesCh, funcVars, funcRedecl, wrappers *chunkBuilder, assigns *[]placed, after *[]func(), changedSig *[]string) error {
+	src := c.src
+	render := func(start, end int) string { return es.render(src, start, end) }
+	name := fd.Name.Name
+	line := c.line(u.start)
+	if fd.Body == nil {
+		return &Error{Name: "Unsupported", Line: line, Message: fmt.Sprintf("func %s has no body; declarations of external functions are not supported", name)}
+	}
+	sig := sigOf(c, fd.Type)
+	header := strings.Join(strings.Fields(src[u.start:c.off(fd.Body.Lbrace)]), " ")
+	doc := docOf(c, fd)
+	full := render(u.start, u.end)
+
+	if fd.Recv == nil && (name == "main" || name == "init") {
+		return &Error{Name: "Unsupported", Line: line,
+			Message: fmt.Sprintf("func %s cannot be defined in a cell (yaegi would run it again after every cell); give it another name and call it", name)}
+	}
+
+	if fd.Recv == nil && fd.Type.TypeParams != nil {
+		// Generic functions cannot live in variables; they are declared
+		// as is. Redefining one works for direct calls, but functions
+		// compiled against the old body keep it (yaegi#1673).
+		if old, ok := s.funcs[name]; ok && !old.generic {
+			return &Error{Name: "RedefinitionError", Line: line,
+				Message: fmt.Sprintf("%s was defined in cell [%d] as a non-generic function; a generic function cannot replace it in a running session. Use another name or restart the kernel", name, old.cell)}
+		}
+		if old, ok := s.funcs[name]; ok && old.generic && old.assign != full {
+			fmt.Fprintf(s.opts.Stderr, "note: generic function %s redefined; functions defined earlier that call it keep the old body (yaegi limitation) — re-run their cells to update them\n", name)
+		}
+		typesCh.put(u.start, u.end, full)
+		refs := identsIn(fd.Body)
+		*after = append(*after, func() {
+			s.funcs[name] = &funcRec{name: name, sig: sig, header: header, doc: doc, generic: true, assign: full, refs: refs, cell: n}
+		})
+		return nil
+	}
+
+	if fd.Recv != nil {
+		typ, generic := recvType(fd)
+		key := typ + "." + name
+		old, exists := s.methods[key]
+		if generic {
+			if exists {
+				if old.text == full {
+					return nil
+				}
+				return &Error{Name: "RedefinitionError", Line: line,
+					Message: fmt.Sprintf("method %s of generic type %s was defined in cell [%d]; yaegi cannot replace methods of generic types in a running session. Restart the kernel, or define a new type", name, typ, old.cell)}
+			}
+			typesCh.put(u.start, u.end, full)
+			*after = append(*after, func() {
+				s.methods[key] = &methodRec{recv: typ, name: name, sig: sig, header: header, doc: doc, text: full, cell: n}
+			})
+			return nil
+		}
+		if exists && old.sig != sig {
+			return &Error{Name: "RedefinitionError", Line: line,
+				Message: fmt.Sprintf("method %s.%s was defined in cell [%d] with signature %s; yaegi cannot change a method's signature in a running session. Keep the signature (the body can change), use another method name, or restart the kernel", typ, name, old.cell, old.header)}
+		}
+		if exists && old.dispatch == "" {
+			return &Error{Name: "RedefinitionError", Line: line, Message: fmt.Sprintf("method %s.%s cannot be redefined", typ, name)}
+		}
+		// The method is a thin wrapper around a function variable, so a
+		// new body takes effect by assigning the variable.
+		dispatch := "__sbm_" + typ + "_" + name
+		recv := fd.Recv.List[0]
+		recvName := "__sbRecv"
+		if len(recv.Names) > 0 && recv.Names[0].Name != "_" {
+			recvName = recv.Names[0].Name
+		}
+		recvType := c.text(recv.Type)
+		params, args, variadic := paramList(c, fd.Type.Params)
+		results := ""
+		if fd.Type.Results != nil {
+			results = " " + c.text(fd.Type.Results)
+		}
+		fnType := fmt.Sprintf("func(%s %s%s)%s", recvName, recvType, joinParams(params), results)
+		if !exists {
+			funcVars.put(u.start, u.end, "var "+dispatch+" "+fnType)
+			call := dispatch + "(" + strings.Join(append([]string{recvName}, args...), ", ")
+			if variadic {
+				call += "..."
+			}
+			call += ")"
+			if results != "" {
+				call = "return " + call
+			}
+			wrappers.put(u.start, u.end, fmt.Sprintf("func (%s %s) %s(%s)%s { %s }", recvName, recvType, name, strings.Join(params, ", "), results, call))
+		}
+		// The body keeps its lines: the new header goes on the line of
+		// `func`, padded down to the line of the opening brace.
+		hdr := fmt.Sprintf("%s = func(%s %s%s)%s ", dispatch, recvName, recvType, joinParams(paramsWithBlanks(c, fd.Type.Params)), results)
+		hdr += strings.Repeat("\n", strings.Count(src[u.start:c.off(fd.Body.Lbrace)], "\n"))
+		body := render(c.off(fd.Body.Lbrace), u.end)
+		*assigns = append(*assigns, placed{u: u, text: hdr + body, name: dispatch, after: func() {
+			s.methods[key] = &methodRec{recv: typ, name: name, sig: sig, header: header, doc: doc, dispatch: dispatch, text: full, cell: n}
+		}})
+		return nil
+	}
+
+	// A plain function is a package-level variable holding a function
+	// literal: callers look the variable up at each call, so a redefinition
+	// reaches them (yaegi binds direct calls at compile time, yaegi#1673).
+	ftText := "func" + src[c.off(fd.Type.Params.Pos()):c.off(fd.Type.End())]
+	old, exists := s.funcs[name]
+	_, isValue := s.values[name]
+	switch {
+	case exists && old.generic:
+		return &Error{Name: "RedefinitionError", Line: line,
+			Message: fmt.Sprintf("%s was defined in cell [%d] as a generic function; a non-generic function cannot replace it in a running session. Use another name or restart the kernel", name, old.cell)}
+	case exists && old.sig == sig:
+		// Same signature: assigning the variable is enough.
+	case exists || isValue:
+		funcRedecl.put(u.start, u.end, fmt.Sprintf("%s := (%s)(nil)", name, strings.ReplaceAll(ftText, "\n", " ")))
+		if exists {
+			*changedSig = append(*changedSig, name)
+		}
+	default:
+		funcVars.put(u.start, u.end, "var "+name+" "+ftText)
+	}
+	assign := name + " = " + render(c.off(fd.Type.Func)+len("func"), c.off(fd.Name.Pos())) + "func" + render(c.off(fd.Name.End()), u.end)
+	standalone := newChunk(src)
+	standalone.put(u.start, u.end, assign)
+	refs := identsIn(fd.Body)
+	assignText := standalone.String()
+	*assigns = append(*assigns, placed{u: u, text: assign, name: name, after: func() {
+		s.funcs[name] = &funcRec{name: name, sig: sig, header: header, doc: doc, assign: assignText, refs: refs, cell: n}
+		delete(s.values, name)
+	}})
+	return nil
+}
+
+// placed is a function body assignment, run where the function appears in
+// the cell (so it sees variables that statements above it defined), or
+// earlier when a statement above uses the function.
+type placed struct {
+	u     *unit
+	text  string
+	name  string
+	after func()
+}
+
+// paramList names every parameter (unnamed and blank ones get __sbP<i>) and
+// returns the declarations, the argument expressions and whether the last
+// one is variadic.
+func paramList(c *parsedCell, fl *ast.FieldList) (params, args []string, variadic bool) {
+	i := 0
+	for _, f := range fl.List {
+		typ := c.text(f.Type)
+		if _, ok := f.Type.(*ast.Ellipsis); ok {
+			variadic = true
+		}
+		names := f.Names
+		if len(names) == 0 {
+			names = []*ast.Ident{{Name: "_"}}
+		}
+		for _, nm := range names {
+			name := nm.Name
+			if name == "_" {
+				name = fmt.Sprintf("__sbP%d", i)
+			}
+			params = append(params, name+" "+typ)
+			args = append(args, name)
+			i++
+		}
+	}
+	return params, args, variadic
+}
+
+// paramsWithBlanks is the parameter list for the body's function literal:
+// unnamed parameters get names, since a literal cannot mix named and
+// unnamed parameters.
+func paramsWithBlanks(c *parsedCell, fl *ast.FieldList) []string {
+	var out []string
+	for _, f := range fl.List {
+		typ := c.text(f.Type)
+		if len(f.Names) == 0 {
+			out = append(out, "_ "+typ)
+			continue
+		}
+		for _, nm := range f.Names {
+			out = append(out, nm.Name+" "+typ)
+		}
+	}
+	return out
+}
+
+func joinParams(ps []string) string {
+	if len(ps) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(ps, ", ")
+}
+
+func (s *Session) noteValues(u *unit, kind string, n int, after *[]func()) {
+	gd := u.decl.(*ast.GenDecl)
+	for _, sp := range gd.Specs {
+		vs := sp.(*ast.ValueSpec)
+		for i, id := range vs.Names {
+			if id.Name == "_" {
+				continue
+			}
+			name := id.Name
+			typ := typeName(vs.Type)
+			if typ == "" && i < len(vs.Values) {
+				typ = typeOfExpr(vs.Values[i])
+			}
+			*after = append(*after, func() {
+				s.values[name] = &valueRec{kind: kind, typ: typ, cell: n}
+			})
+		}
+	}
+}
+
+func (s *Session) noteAssigned(c *parsedCell, u *unit, n int, after *[]func()) {
+	as, ok := u.stmt.(*ast.AssignStmt)
+	if !ok || as.Tok != token.DEFINE {
+		return
+	}
+	for i, l := range as.Lhs {
+		if id, ok := l.(*ast.Ident); ok && id.Name != "_" {
+			name := id.Name
+			typ := ""
+			if len(as.Lhs) == len(as.Rhs) {
+				typ = typeOfExpr(as.Rhs[i])
+			}
+			*after = append(*after, func() {
+				s.values[name] = &valueRec{kind: "var", typ: typ, cell: n}
+				if f, ok := s.funcs[name]; ok && !f.generic {
+					delete(s.funcs, name)
+				}
+			})
+		}
+	}
+}
+
+// isVoidCall reports calls known to have no result worth showing: builtins
+// without results, functions declared in cells without results, and
+// package functions without results (or fmt's print functions, whose byte
+// count nobody wants to see). The caller holds defMu.
+func (s *Session) isVoidCall(e ast.Expr, cellImports map[string]string) bool {
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	switch f := call.Fun.(type) {
+	case *ast.Ident:
+		switch f.Name {
+		case "print", "println", "panic", "clear", "delete", "close":
+			if _, shadow := s.funcs[f.Name]; !shadow {
+				return true
+			}
+		}
+		if fr, ok := s.funcs[f.Name]; ok {
+			return strings.HasSuffix(fr.sig, ")()")
+		}
+	case *ast.SelectorExpr:
+		pkg, ok := f.X.(*ast.Ident)
+		if !ok {
+			return false
+		}
+		ipath, ok := s.imports[pkg.Name]
+		if !ok {
+			ipath, ok = cellImports[pkg.Name]
+		}
+		if !ok {
+			return false
+		}
+		if ipath == "fmt" || ipath == "log" {
+			if strings.HasPrefix(f.Sel.Name, "Print") || strings.HasPrefix(f.Sel.Name, "Fprint") {
+				return true
+			}
+		}
+		sym, ok := s.exports[ipath+"/"+s.pkgNames[ipath]][f.Sel.Name]
+		if ok && sym.Kind() == reflect.Func {
+			return sym.Type().NumOut() == 0
+		}
+	}
+	return false
+}
+
+// shadowed implements scopeInfo.
+func (s *Session) shadowed(name string) bool {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	if _, ok := s.funcs[name]; ok {
+		return true
+	}
+	_, ok := s.values[name]
+	return ok
+}
+
+// globalIsInt implements scopeInfo by asking the interpreter for the value
+// of a global the cells defined.
+func (s *Session) globalIsInt(name string) bool {
+	s.defMu.Lock()
+	_, ok := s.values[name]
+	s.defMu.Unlock()
+	if !ok {
+		return false
+	}
+	v, err := s.in.Eval(name)
+	if err != nil || !v.IsValid() {
+		return false
+	}
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return true
+	}
+	return false
+}
+
+// lineReader turns the Stdin callback into the io.Reader yaegi wants.
+type lineReader struct {
+	read func(prompt string, password bool) (string, error)
+	buf  []byte
+}
+
+func (r *lineReader) Read(p []byte) (int, error) {
+	if len(r.buf) == 0 {
+		line, err := r.read("", false)
+		if err != nil {
+			return 0, err
+		}
+		r.buf = []byte(line + "\n")
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
+}
+
+// typeName is the name of a named type expression (T or *T), else "".
+func typeName(e ast.Expr) string {
+	if st, ok := e.(*ast.StarExpr); ok {
+		e = st.X
+	}
+	if id, ok := e.(*ast.Ident); ok {
+		return id.Name
+	}
+	return ""
+}
+
+// typeOfExpr recognises T{...} and &T{...}, enough for completing methods
+// of values of types defined in cells.
+func typeOfExpr(e ast.Expr) string {
+	if u, ok := e.(*ast.UnaryExpr); ok && u.Op == token.AND {
+		e = u.X
+	}
+	if cl, ok := e.(*ast.CompositeLit); ok {
+		return typeName(cl.Type)
+	}
+	return ""
+}
