@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestConcurrentEncode(t *testing.T) {
@@ -174,5 +175,28 @@ func TestApplyConfig(t *testing.T) {
 	}
 	if err := tk.ApplyConfig([]byte(`{"eos_token": "<missing>"}`)); err == nil || !strings.Contains(err.Error(), "eos_token") {
 		t.Errorf("unknown eos: %v", err)
+	}
+}
+
+func TestTokenLabels(t *testing.T) {
+	tk := deepseek(t)
+	ids := tk.Encode("<｜User｜>Hi 🎉")
+	labels := tk.TokenLabels(append(ids, -5))
+	if labels[0] != UserToken || labels[1] != "Hi" || labels[len(labels)-1] != "<id -5>" {
+		t.Errorf("labels %q", labels)
+	}
+	// DeepSeek splits " 🎉" (20 F0 9F 8E 89) into " \xF0\x9F", "\x8E", "\x89"
+	// (see the golden ids); each fragment is shown as escapes.
+	if joined := strings.Join(labels[2:len(labels)-1], ""); joined != ` \xF0\x9F\x8E\x89` {
+		t.Errorf("emoji labels %q", labels[2:])
+	}
+	for _, l := range labels {
+		if !utf8.ValidString(l) {
+			t.Errorf("label %q is not valid UTF-8", l)
+		}
+	}
+	b := tk.MIMEBundle()
+	if !strings.Contains(b["text/plain"].(string), "128815 ids") || !strings.Contains(b["text/html"].(string), "&lt;｜User｜&gt;") {
+		t.Errorf("MIMEBundle %v", b)
 	}
 }
