@@ -128,6 +128,11 @@ func build(dir string, cfgBytes []byte, ck *safetensors.Checkpoint, read func(st
 			if m.tok, err = tokenizer.FromJSON(b); err != nil {
 				return nil, fmt.Errorf("engine: %s/tokenizer.json: %w", dir, err)
 			}
+			if cb, err := read("tokenizer_config.json"); err == nil {
+				if err := m.tok.ApplyConfig(cb); err != nil {
+					return nil, fmt.Errorf("engine: %s: %w", dir, err)
+				}
+			}
 			if m.tok.VocabSize() > cfg.VocabSize {
 				return nil, fmt.Errorf("engine: %s/tokenizer.json: %d tokens, more than vocab_size %d in config.json", dir, m.tok.VocabSize(), cfg.VocabSize)
 			}
