@@ -495,3 +495,38 @@ func reduceRow(r []float32, streams, all bool, stream int) []float64 {
 	}
 	return out
 }
+
+// ActivationsFromRows wraps rows captured elsewhere (another engine, a
+// file) as Activations at one site, so every estimator, separability and
+// plot applies to them. rows[L] holds the positive and the negative rows of
+// layer L; paired says whether pos[i] and neg[i] form pair i.
+func ActivationsFromRows(name string, site engine.Site, rows map[int][2][][]float64, paired bool) (*Activations, error) {
+	a := &Activations{Dataset: name, Paired: paired, acc: map[siteLayer]*accum{}}
+	a.Opt.Streams = "mean"
+	ls := make([]int, 0, len(rows))
+	for l := range rows {
+		ls = append(ls, l)
+	}
+	sort.Ints(ls)
+	for _, l := range ls {
+		k := siteLayer{site, l}
+		ac := &accum{}
+		r := rows[l]
+		if len(r[0]) == 0 || len(r[1]) == 0 {
+			return nil, fmt.Errorf("steerlib: rows for %s layer %d: a class is empty", site, l)
+		}
+		if paired && len(r[0]) != len(r[1]) {
+			return nil, fmt.Errorf("steerlib: rows for %s layer %d: paired but %d vs %d rows", site, l, len(r[0]), len(r[1]))
+		}
+		for i, x := range r[0] {
+			ac.add(x, 1, i, true)
+		}
+		for i, x := range r[1] {
+			ac.add(x, 0, i, true)
+		}
+		a.acc[k] = ac
+		a.order = append(a.order, k)
+		a.NumPos, a.NumNeg = len(r[0]), len(r[1])
+	}
+	return a, nil
+}
