@@ -361,7 +361,10 @@ func TestGenerateText(t *testing.T) {
 		}
 	}
 	batch, err := m.GenerateBatch(ctx, []string{"the cat", "a dog"}, GenerateOptions{MaxTokens: 5, IgnoreEOS: true})
-	if err != nil || batch[0].Text != func() string { x, _ := m.Generate(ctx, "the cat", GenerateOptions{MaxTokens: 5, IgnoreEOS: true}); return x.Text }() {
+	if err != nil || batch[0].Text != func() string {
+		x, _ := m.Generate(ctx, "the cat", GenerateOptions{MaxTokens: 5, IgnoreEOS: true})
+		return x.Text
+	}() {
 		t.Errorf("batch: %v", err)
 	}
 	if _, err := m.Generate(ctx, "hello", GenerateOptions{MaxTokens: 3, Chat: true, IgnoreEOS: true}); err == nil {
