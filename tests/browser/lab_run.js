@@ -24,7 +24,7 @@ async function main() {
     // Run ▸ Run All Cells, from the menu a researcher would use.
     await page.click(".lm-MenuBar-itemLabel:text-is('Run')");
     await page.click(".lm-Menu-itemLabel:text-is('Run All Cells')");
-    const img = await page.waitForSelector(".jp-OutputArea-output img", { timeout: 120000 });
+    const img = await page.waitForSelector(".jp-OutputArea-output img", { timeout: Number(process.env.LAB_IMG_TIMEOUT || 120000) });
     const src = await img.getAttribute("src");
     if (!src || !src.startsWith("data:image/png;base64,")) throw new Error(`unexpected img src ${String(src).slice(0, 40)}`);
     await page.waitForSelector(".jp-OutputArea-output:has-text('plotted')");
