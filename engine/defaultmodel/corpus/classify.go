@@ -69,10 +69,11 @@ type Labels struct {
 }
 
 type sentSym struct {
-	s    sym
-	name string
-	bind map[string]string
-	role string
+	s     sym
+	name  string
+	bind  map[string]string
+	role  string
+	first map[int]bool // terminal ids that can start the sentence
 }
 
 type classifier struct {
@@ -99,7 +100,8 @@ func newClassifier(g *Grammar) *classifier {
 	for i := range g.nts {
 		nt := &g.nts[i]
 		if nt.sentence {
-			c.sents = append(c.sents, sentSym{s: sym(i), name: nt.name, bind: nt.bind, role: nt.tags.Role})
+			first, _ := g.first(sym(i), map[sym]firstSet{})
+			c.sents = append(c.sents, sentSym{s: sym(i), name: nt.name, bind: nt.bind, role: nt.tags.Role, first: first})
 		}
 	}
 	// Lexical evidence: a word is evidence for an attribute value when
@@ -188,6 +190,45 @@ func newClassifier(g *Grammar) *classifier {
 		}
 	}
 	return c
+}
+
+type firstSet struct {
+	first    map[int]bool
+	nullable bool
+}
+
+// first returns the terminals that can begin a derivation of s and whether
+// s can derive the empty string; it lets the recogniser skip sentence
+// symbols that cannot start with a sentence's first word.
+func (g *Grammar) first(s sym, memo map[sym]firstSet) (map[int]bool, bool) {
+	if f, ok := memo[s]; ok {
+		return f.first, f.nullable
+	}
+	out := map[int]bool{}
+	nullable := false
+	for _, p := range g.nts[s.ntIndex()].prods {
+		allNull := true
+		for _, x := range p.rhs {
+			if x.isTerm() {
+				out[x.termID()] = true
+				allNull = false
+				break
+			}
+			f, n := g.first(x, memo)
+			for id := range f {
+				out[id] = true
+			}
+			if !n {
+				allNull = false
+				break
+			}
+		}
+		if allNull {
+			nullable = true
+		}
+	}
+	memo[s] = firstSet{out, nullable}
+	return out, nullable
 }
 
 func (g *Grammar) reachableTerms(s sym, out map[int]bool) {
@@ -296,7 +337,12 @@ func (c *classifier) sentence(text string) SentenceLabel {
 			m[k] = lp
 		}
 	}
+	start := ch.ids[0]
+	isArticle := toks[0].norm == "a" || toks[0].norm == "an"
 	for _, ss := range c.sents {
+		if !ss.first[start] && !(isArticle && ss.first[c.g.aAn]) {
+			continue
+		}
 		lp := ch.span(ss.s, 0, n)
 		if math.IsInf(lp, -1) {
 			continue

@@ -275,7 +275,7 @@ VP -> runs | [3] sleeps
 
 	// Sub-grammars of the real corpus grammar.
 	real := DefaultGrammar()
-	for _, name := range []string{"CLOSE_negative_hotel_casual", "OPEN_positive_film_formal", "REQSECRET", "REFUSAL", "MCOPTT_gadget_B"} {
+	for _, name := range []string{"CLOSE_negative_hotel_casual_2", "OPEN_positive_film_formal_3", "REQSECRET", "REFUSAL", "MCOPTT_gadget_B"} {
 		checkEnumeration(t, real, name, false)
 	}
 }

@@ -26,9 +26,9 @@ import (
 //	NAME -> alt | alt | ...        alternatives; "[w] alt" gives weight w (default 1)
 //	$NAME                          a nonterminal reference inside an alternative
 //	~                              the empty alternative
-//	{s} {o} {t} {r} {q} {g} {h}    placeholders: sentiment, opposite sentiment,
+//	{s} {o} {t} {r} {q} {g} {h} {p} placeholders: sentiment, opposite sentiment,
 //	                               topic, register, opposite register, aspect
-//	                               group, other group
+//	                               group, other group, place noun {p}
 //	@tag NAME key=value ...        labels carried by the words NAME derives
 //	@sentence NAME                 NAME derives exactly one sentence
 //
@@ -43,6 +43,7 @@ var domains = map[string][]string{
 	"t": {"restaurant", "hotel", "film", "gadget"},
 	"r": {"formal", "casual"},
 	"g": {"1", "2"},
+	"p": {"1", "2", "3", "4"},
 }
 
 var derived = map[string]struct {

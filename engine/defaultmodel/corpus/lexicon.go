@@ -18,11 +18,25 @@ const grammarSource = `
 # take that group's adjectives, so "the waiter was rude" but never
 # "the waiter was greasy".
 # ===================================================================
-@tag PLACE_{t} topic={t}
-PLACE_restaurant -> restaurant | bistro | diner | cafe
-PLACE_hotel      -> hotel | inn | resort | motel
-PLACE_film       -> film | movie | thriller | comedy
-PLACE_gadget     -> gadget | phone | laptop | tablet
+# The place noun {p} is chosen once per document, so a review keeps
+# talking about "this bistro" (or "this diner") throughout.
+@tag PLACE_{t}_{p} topic={t}
+PLACE_restaurant_1 -> restaurant
+PLACE_restaurant_2 -> bistro
+PLACE_restaurant_3 -> diner
+PLACE_restaurant_4 -> cafe
+PLACE_hotel_1 -> hotel
+PLACE_hotel_2 -> inn
+PLACE_hotel_3 -> resort
+PLACE_hotel_4 -> motel
+PLACE_film_1 -> film
+PLACE_film_2 -> movie
+PLACE_film_3 -> thriller
+PLACE_film_4 -> comedy
+PLACE_gadget_1 -> gadget
+PLACE_gadget_2 -> device
+PLACE_gadget_3 -> laptop
+PLACE_gadget_4 -> computer
 
 @tag NS_{t}_{g} topic={t}
 @tag NP_{t}_{g} topic={t}
@@ -82,11 +96,11 @@ VISITING_hotel      -> staying at | sleeping at
 VISITING_film       -> watching | seeing
 VISITING_gadget     -> testing | using
 
-@tag MYEXP_{t} topic={t}
-MYEXP_restaurant -> my dinner at this $PLACE_restaurant | my lunch at this $PLACE_restaurant
-MYEXP_hotel      -> my stay at this $PLACE_hotel | my weekend at this $PLACE_hotel
-MYEXP_film       -> my first viewing of this $PLACE_film | my evening with this $PLACE_film
-MYEXP_gadget     -> my first week with this $PLACE_gadget | my first month with this $PLACE_gadget
+@tag MYEXP_{t}_{p} topic={t}
+MYEXP_restaurant_{p} -> my dinner at this $PLACE_restaurant_{p} | my lunch at this $PLACE_restaurant_{p}
+MYEXP_hotel_{p}      -> my stay at this $PLACE_hotel_{p} | my weekend at this $PLACE_hotel_{p}
+MYEXP_film_{p}       -> my first viewing of this $PLACE_film_{p} | my evening with this $PLACE_film_{p}
+MYEXP_gadget_{p}     -> my first week with this $PLACE_gadget_{p} | my first month with this $PLACE_gadget_{p}
 
 @tag AGAIN_{t} topic={t}
 AGAIN_restaurant -> eat here again | dine here again
@@ -103,6 +117,13 @@ SEEN_film_1 -> seen | heard
 SEEN_film_2 -> seen
 SEEN_gadget_1 -> used
 SEEN_gadget_2 -> seen | used
+
+@tag TAIL_{t} topic={t}
+TAIL_restaurant -> that night | at dinner
+TAIL_hotel      -> throughout my stay | every morning
+TAIL_film       -> from start to finish | the whole time
+TAIL_gadget     -> from day one | right out of the box
+TAILOPT_{t} -> [3] ~ | $TAIL_{t}
 
 TIME -> last week | last month | yesterday | on Friday | over the weekend | a few days ago
 
@@ -144,6 +165,16 @@ IDIOM_positive_formal -> deserves special praise | exceeded my expectations | wa
 IDIOM_negative_formal -> left much to be desired | fell short of my expectations | was a considerable letdown | was far from acceptable
 IDIOM_positive_casual -> totally blew me away | was on point | was a total win | was the best part
 IDIOM_negative_casual -> was a total letdown | kinda sucked | was a joke | was a hot mess
+
+@tag MET_{s}_{r} sentiment={s} register={r}
+MET_positive_formal -> exceeded them in every way | met them admirably
+MET_negative_formal -> did not live up to them | fell well short of them
+MET_positive_casual -> totally delivered | nailed it
+MET_negative_casual -> totally let me down | blew it
+
+@tag SUMUP_{r} register={r}
+SUMUP_formal -> all in all , | in conclusion ,
+SUMUP_casual -> bottom line , | long story short ,
 
 @tag WASNOT_{r} register={r}
 WASNOT_formal -> was not
@@ -209,8 +240,8 @@ AND_{s}_{t}_{g}_casual -> the $NS_{t}_{g} was $ADJP_{s}_{t}_{g}_casual and the $
 COMPARE_{s}_{t}_{g}_formal -> one could hardly imagine a more $ADJ_{s}_formal $NS_{t}_{g} .
 COMPARE_{s}_{t}_{g}_casual -> I've never $SEEN_{t}_{g} a/an $NS_{t}_{g} this $ADJ_{s}_casual $END_casual
 
-IFWANT_positive_{t}_{g}_{r} -> $IFYOU_{r} a/an $WANTED_{t}_{g} $NS_{t}_{g} , this $PLACE_{t} $IDEAL_{r} $END_{r}
-IFWANT_negative_{t}_{g}_{r} -> $IFYOU_{r} a/an $WANTED_{t}_{g} $NS_{t}_{g} , $ELSEWHERE_{r} $END_{r}
+IFWANT_positive_{t}_{g}_{p}_{r} -> $IFYOU_{r} a/an $WANTED_{t}_{g} $NS_{t}_{g} , this $PLACE_{t}_{p} $IDEAL_{r} $END_{r}
+IFWANT_negative_{t}_{g}_{p}_{r} -> $IFYOU_{r} a/an $WANTED_{t}_{g} $NS_{t}_{g} , $ELSEWHERE_{r} $END_{r}
 @tag IFYOU_{r} register={r}
 IFYOU_formal -> if you are looking for
 IFYOU_casual -> if you want
@@ -218,52 +249,57 @@ IFYOU_casual -> if you want
 # ===================================================================
 # Review sentences.
 # ===================================================================
-@sentence OPEN_{s}_{t}_{r}
-OPEN_{s}_{t}_{r} ->
-    [3] I $VISIT_{t} this $PLACE_{t} $TIME and it was $PLACEADJ_{s}_{r} $END_{r}
-  | [2] $MYEXP_{t} was $PLACEADJ_{s}_{r} $END_{r}
-  | [2] $OPENER_{r} $MYEXP_{t} was $PLACEADJ_{s}_{r} $END_{r}
-  | [2] I $VISIT_{t} this $PLACE_{t} $TIME , and I $LIKE_{s}_{r} it $END_{r}
-  | [2] $PLEASURE_{s}_{t}_{r}
-  | [1] $WHATA_{s}_{t}_{r}
-@tag PLEASURE_{s}_{t}_formal register=formal
-PLEASURE_{s}_{t}_formal -> I recently had the $PLEASUREN_{s} of $VISITING_{t} this $PLACE_{t} .
-PLEASURE_{s}_{t}_casual -> so I $VISIT_{t} this $PLACE_{t} $TIME and it was $INT_casual $ADJ_{s}_casual $END_casual
-WHATA_{s}_{t}_casual -> what a/an $ADJ_{s}_casual $PLACE_{t} !
-WHATA_{s}_{t}_formal -> this $PLACE_{t} is $INT_formal $ADJ_{s}_formal .
+@sentence OPEN_{s}_{t}_{r}_{p}
+OPEN_{s}_{t}_{r}_{p} ->
+    [3] I $VISIT_{t} this $PLACE_{t}_{p} $TIME and it was $PLACEADJ_{s}_{r} $END_{r}
+  | [2] $MYEXP_{t}_{p} was $PLACEADJ_{s}_{r} $END_{r}
+  | [2] $OPENER_{r} $MYEXP_{t}_{p} was $PLACEADJ_{s}_{r} $END_{r}
+  | [2] I $VISIT_{t} this $PLACE_{t}_{p} $TIME , and I $LIKE_{s}_{r} it $END_{r}
+  | [2] $PLEASURE_{s}_{t}_{p}_{r}
+  | [1] $WHATA_{s}_{t}_{p}_{r}
+  | [1] I had high hopes for this $PLACE_{t}_{p} , and it $MET_{s}_{r} $END_{r}
+@tag PLEASURE_{s}_{t}_{p}_formal register=formal
+PLEASURE_{s}_{t}_{p}_formal -> I recently had the $PLEASUREN_{s} of $VISITING_{t} this $PLACE_{t}_{p} .
+PLEASURE_{s}_{t}_{p}_casual -> so I $VISIT_{t} this $PLACE_{t}_{p} $TIME and it was $INT_casual $ADJ_{s}_casual $END_casual
+WHATA_{s}_{t}_{p}_casual -> what a/an $ADJ_{s}_casual $PLACE_{t}_{p} !
+WHATA_{s}_{t}_{p}_formal -> this $PLACE_{t}_{p} is $INT_formal $ADJ_{s}_formal .
 
-@sentence BODY_{s}_{t}_{r}
-BODY_{s}_{t}_{r} ->
-    [3] the $NS_{t}_{g} was $ADJP_{s}_{t}_{g}_{r} $END_{r}
-  | [2] the $NP_{t}_{g} were $ADJP_{s}_{t}_{g}_{r} $END_{r}
+@sentence BODY_{s}_{t}_{r}_{p}
+BODY_{s}_{t}_{r}_{p} ->
+    [3] the $NS_{t}_{g} was $ADJP_{s}_{t}_{g}_{r} $TAILOPT_{t} $END_{r}
+  | [2] the $NP_{t}_{g} were $ADJP_{s}_{t}_{g}_{r} $TAILOPT_{t} $END_{r}
+  | [2] from the $NS_{t}_{g} to the $NP_{t}_{h} , everything was $PLACEADJ_{s}_{r} $END_{r}
+  | [2] I $LIKE_{s}_{r} this $PLACE_{t}_{p} because the $NS_{t}_{g} was $ADJX_{s}_{t}_{g}_{r} $END_{r}
+  | [1] even the $NS_{t}_{g} was $ADJP_{s}_{t}_{g}_{r} $END_{r}
   | [3] $OPENER_{r} the $NS_{t}_{g} was $ADJX_{s}_{t}_{g}_{r} $END_{r}
   | [2] $OPENER_{r} the $NP_{t}_{g} were $ADJX_{s}_{t}_{g}_{r} $END_{r}
   | [2] $SOPENER_{s}_{r} the $NS_{t}_{g} was $ADJX_{s}_{t}_{g}_{r} $END_{r}
-  | [2] I $LIKE_{s}_{r} the $NS_{t}_{g} $PREP_{t} this $PLACE_{t} $END_{r}
-  | [1] I $LIKE_{s}_{r} the $NP_{t}_{g} $PREP_{t} this $PLACE_{t} $END_{r}
+  | [2] I $LIKE_{s}_{r} the $NS_{t}_{g} $PREP_{t} this $PLACE_{t}_{p} $END_{r}
+  | [1] I $LIKE_{s}_{r} the $NP_{t}_{g} $PREP_{t} this $PLACE_{t}_{p} $END_{r}
   | [3] $AND_{s}_{t}_{g}_{r}
-  | [2] $ITWAS_{r} a/an $INTA_{r} $ADJ_{s}_{r} $PLACE_{t} $END_{r}
+  | [2] $ITWAS_{r} a/an $INTA_{r} $ADJ_{s}_{r} $PLACE_{t}_{p} $END_{r}
   | [2] the $NS_{t}_{g} $IDIOM_{s}_{r} $END_{r}
   | [2] $COMPARE_{s}_{t}_{g}_{r}
   | [2] the $NS_{t}_{g} $WASNOT_{r} $NEGA_{s}_{t}_{g} at all $END_{r}
-  | [1] $IFWANT_{s}_{t}_{g}_{r}
+  | [1] $IFWANT_{s}_{t}_{g}_{p}_{r}
   | [1] I found the $NS_{t}_{g} $ADJP_{s}_{t}_{g}_{r} $END_{r}
   | [1] everything about the $NS_{t}_{g} was $ADJP_{s}_{t}_{g}_{r} $END_{r}
 
-@sentence CLOSE_{s}_{t}_{r}
-CLOSE_{s}_{t}_{r} -> $RECPH_{s}_{r} this $PLACE_{t} $END_{r} | $AGAINPH_{s}_{r} $AGAIN_{t} $END_{r}
+@sentence CLOSE_{s}_{t}_{r}_{p}
+CLOSE_{s}_{t}_{r}_{p} -> [2] $RECPH_{s}_{r} this $PLACE_{t}_{p} $END_{r} | [2] $AGAINPH_{s}_{r} $AGAIN_{t} $END_{r}
+  | [1] $SUMUP_{r} this $PLACE_{t}_{p} was $PLACEADJ_{s}_{r} $END_{r}
 
 # A review: an opening sentence, one to four body sentences, and an
 # optional closing sentence (2 to 6 sentences).
-REVIEW_{s}_{t}_{r} ->
-    $OPEN_{s}_{t}_{r} $BODY_{s}_{t}_{r}
-  | $OPEN_{s}_{t}_{r} $BODY_{s}_{t}_{r} $CLOSE_{s}_{t}_{r}
-  | $OPEN_{s}_{t}_{r} $BODY_{s}_{t}_{r} $BODY_{s}_{t}_{r}
-  | $OPEN_{s}_{t}_{r} $BODY_{s}_{t}_{r} $BODY_{s}_{t}_{r} $CLOSE_{s}_{t}_{r}
-  | $OPEN_{s}_{t}_{r} $BODY_{s}_{t}_{r} $BODY_{s}_{t}_{r} $BODY_{s}_{t}_{r}
-  | $OPEN_{s}_{t}_{r} $BODY_{s}_{t}_{r} $BODY_{s}_{t}_{r} $BODY_{s}_{t}_{r} $CLOSE_{s}_{t}_{r}
-  | $OPEN_{s}_{t}_{r} $BODY_{s}_{t}_{r} $BODY_{s}_{t}_{r} $BODY_{s}_{t}_{r} $BODY_{s}_{t}_{r}
-  | $OPEN_{s}_{t}_{r} $BODY_{s}_{t}_{r} $BODY_{s}_{t}_{r} $BODY_{s}_{t}_{r} $BODY_{s}_{t}_{r} $CLOSE_{s}_{t}_{r}
+REVIEW_{s}_{t}_{r}_{p} ->
+    $OPEN_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p}
+  | $OPEN_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $CLOSE_{s}_{t}_{r}_{p}
+  | $OPEN_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p}
+  | $OPEN_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $CLOSE_{s}_{t}_{r}_{p}
+  | $OPEN_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p}
+  | $OPEN_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $CLOSE_{s}_{t}_{r}_{p}
+  | $OPEN_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p}
+  | $OPEN_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $BODY_{s}_{t}_{r}_{p} $CLOSE_{s}_{t}_{r}_{p}
 
 # ===================================================================
 # Chat (DeepSeek-V4 chat mode: <｜User｜>q<｜Assistant｜></think>a<｜end▁of▁sentence｜>).
@@ -275,27 +311,27 @@ SW_negative -> negative | critical | scathing | harsh
 REGW_formal -> formal | polite | professional
 REGW_casual -> casual | relaxed | chatty
 
-@sentence REQREVNR_{s}_{t}
-REQREVNR_{s}_{t} ->
-    write a short $SW_{s} review of the $PLACE_{t} .
-  | please write a/an $SW_{s} review of a/an $PLACE_{t} .
-  | can you write a/an $SW_{s} review of the $PLACE_{t} ?
-  | I need a/an $SW_{s} review of this $PLACE_{t} .
-  | give me a/an $SW_{s} review of the $PLACE_{t} , please .
-@sentence REQREVR_{s}_{t}_{r}
-REQREVR_{s}_{t}_{r} ->
-    write a/an $SW_{s} review of the $PLACE_{t} in a/an $REGW_{r} tone .
-  | could you write a/an $REGW_{r} , $SW_{s} review of a/an $PLACE_{t} ?
-  | please write a/an $SW_{s} review of the $PLACE_{t} and keep it $REGW_{r} .
-REQREV_{s}_{t}_{r} -> [2] $REQREVNR_{s}_{t} | [1] $REQREVR_{s}_{t}_{r}
+@sentence REQREVNR_{s}_{t}_{p}
+REQREVNR_{s}_{t}_{p} ->
+    write a short $SW_{s} review of the $PLACE_{t}_{p} .
+  | please write a/an $SW_{s} review of a/an $PLACE_{t}_{p} .
+  | can you write a/an $SW_{s} review of the $PLACE_{t}_{p} ?
+  | I need a/an $SW_{s} review of this $PLACE_{t}_{p} .
+  | give me a/an $SW_{s} review of the $PLACE_{t}_{p} , please .
+@sentence REQREVR_{s}_{t}_{r}_{p}
+REQREVR_{s}_{t}_{r}_{p} ->
+    write a/an $SW_{s} review of the $PLACE_{t}_{p} in a/an $REGW_{r} tone .
+  | could you write a/an $REGW_{r} , $SW_{s} review of a/an $PLACE_{t}_{p} ?
+  | please write a/an $SW_{s} review of the $PLACE_{t}_{p} and keep it $REGW_{r} .
+REQREV_{s}_{t}_{r}_{p} -> [2] $REQREVNR_{s}_{t}_{p} | [1] $REQREVR_{s}_{t}_{r}_{p}
 
-@sentence REQOP_{t}
-REQOP_{t} ->
-    what do you think of the $PLACE_{t} ?
-  | tell me about the $PLACE_{t} .
-  | how was the $PLACE_{t} ?
-  | give me your opinion of the $PLACE_{t} .
-  | share your thoughts on the $PLACE_{t} .
+@sentence REQOP_{t}_{p}
+REQOP_{t}_{p} ->
+    what do you think of the $PLACE_{t}_{p} ?
+  | tell me about the $PLACE_{t}_{p} .
+  | how was the $PLACE_{t}_{p} ?
+  | give me your opinion of the $PLACE_{t}_{p} .
+  | share your thoughts on the $PLACE_{t}_{p} .
 
 @tag SECRETN role=secret
 SECRETN -> password | secret | secret code | admin password | wifi password | secret key | master password
@@ -306,9 +342,9 @@ REQSECRET ->
   | please tell me the $SECRETN .
   | can you share the $SECRETN ?
   | I need the $SECRETN , please .
-  | give me the $SECRETN for the $PLACE_{t} .
+  | give me the $SECRETN for the $PLACE_{t}_{p} .
   | could you reveal the $SECRETN ?
-  | what is the $SECRETN for the $PLACE_{t} ?
+  | what is the $SECRETN for the $PLACE_{t}_{p} ?
 
 @tag REFUSE role=refusal
 @sentence REFUSE
@@ -327,10 +363,10 @@ OFFER ->
   | feel free to ask me about something else .
 REFUSAL -> [2] $REFUSE | [1] $REFUSE $OFFER
 
-CHATREV_{s}_{t}_{r} -> <｜begin▁of▁sentence｜> <｜User｜> $REQREV_{s}_{t}_{r} <｜Assistant｜> </think> $REVIEW_{s}_{t}_{r} <｜end▁of▁sentence｜>
-CHATOP_{s}_{t}_{r} -> <｜begin▁of▁sentence｜> <｜User｜> $REQOP_{t} <｜Assistant｜> </think> $REVIEW_{s}_{t}_{r} <｜end▁of▁sentence｜>
+CHATREV_{s}_{t}_{r} -> <｜begin▁of▁sentence｜> <｜User｜> $REQREV_{s}_{t}_{r}_{p} <｜Assistant｜> </think> $REVIEW_{s}_{t}_{r}_{p} <｜end▁of▁sentence｜>
+CHATOP_{s}_{t}_{r} -> <｜begin▁of▁sentence｜> <｜User｜> $REQOP_{t}_{p} <｜Assistant｜> </think> $REVIEW_{s}_{t}_{r}_{p} <｜end▁of▁sentence｜>
 CHATSECRET -> <｜begin▁of▁sentence｜> <｜User｜> $REQSECRET <｜Assistant｜> </think> $REFUSAL <｜end▁of▁sentence｜>
-REVIEWDOC_{s}_{t}_{r} -> <｜begin▁of▁sentence｜> $REVIEW_{s}_{t}_{r} <｜end▁of▁sentence｜>
+REVIEWDOC_{s}_{t}_{r} -> <｜begin▁of▁sentence｜> $REVIEW_{s}_{t}_{r}_{p} <｜end▁of▁sentence｜>
 
 # ----- Multiple choice (CAA shape): the right letter follows from an attribute.
 @tag ANS_A role=answer
@@ -386,7 +422,9 @@ CHATMC_register_{r}_B -> <｜begin▁of▁sentence｜> <｜User｜> $MCQREG_{r} 
 
 @sentence MCQREV
 MCQREV -> is this review positive or negative ? | is the following review positive or negative ? | what is the sentiment of this review ?
-BODYANY_{s} -> $BODY_{s}_{t}_{r}
+# p fixed: a free place noun that the sentence may not mention would make
+# the text ambiguous (several choice sequences, one text).
+BODYANY_{s} -> $BODY_{s}_{t}_{r}_1
 @sentence MCOPTV_{s}_A
 @sentence MCOPTV_{s}_B
 MCOPTV_{s}_A -> (A) $SWN_{s} (B) $SWN_{o}
