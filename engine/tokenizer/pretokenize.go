@@ -39,8 +39,8 @@ func pretokenize(text string, emit func(piece string)) {
 	start := 0 // start of the current non-numeric gap
 	i := 0
 	for i < len(text) {
-		r, size := decode(text[i:])
-		if !isNumber(r) {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if !unicode.IsNumber(r) {
 			i += size
 			continue
 		}
@@ -49,8 +49,8 @@ func pretokenize(text string, emit func(piece string)) {
 		}
 		j := i
 		for n := 0; n < 3 && j < len(text); n++ {
-			r2, s2 := decode(text[j:])
-			if !isNumber(r2) {
+			r2, s2 := utf8.DecodeRuneInString(text[j:])
+			if !unicode.IsNumber(r2) {
 				break
 			}
 			j += s2
@@ -75,7 +75,7 @@ func splitCJK(s string, emit func(string)) {
 	start := 0
 	i := 0
 	for i < len(s) {
-		r, size := decode(s[i:])
+		r, size := utf8.DecodeRuneInString(s[i:])
 		if !isCJK(r) {
 			i += size
 			continue
@@ -85,7 +85,7 @@ func splitCJK(s string, emit func(string)) {
 		}
 		j := i + size
 		for j < len(s) {
-			r2, s2 := decode(s[j:])
+			r2, s2 := utf8.DecodeRuneInString(s[j:])
 			if !isCJK(r2) {
 				break
 			}
@@ -104,73 +104,14 @@ func isASCIIPunct(r rune) bool {
 	return (r >= 0x21 && r <= 0x2f) || (r >= 0x3a && r <= 0x40) || (r >= 0x5b && r <= 0x60) || (r >= 0x7b && r <= 0x7e)
 }
 
-// Character classes the regexes use, as bits.
-const (
-	clsL  = 1 << iota // \p{L}
-	clsM              // \p{M}
-	clsP              // \p{P}
-	clsS              // \p{S}
-	clsWS             // \s
-	clsN              // \p{N}
-)
-
-// latin1Cls caches classOf for U+0000–U+00FF, the common case; it is computed
-// from the unicode package at start-up, so both paths agree by construction.
-var latin1Cls [256]uint8
-
-func init() {
-	for r := rune(0); r < 256; r++ {
-		latin1Cls[r] = classOfSlow(r)
-	}
-}
-
-// classOfSlow is the reference definition. \s is Oniguruma's Unicode \s:
-// U+0009–U+000D, U+0085 and the Zs, Zl, Zp categories, which is exactly Go's
-// unicode.IsSpace (the White_Space property).
-func classOfSlow(r rune) uint8 {
-	var c uint8
-	if unicode.IsLetter(r) {
-		c |= clsL
-	}
-	if unicode.IsMark(r) {
-		c |= clsM
-	}
-	if unicode.IsPunct(r) {
-		c |= clsP
-	}
-	if unicode.IsSymbol(r) {
-		c |= clsS
-	}
-	if unicode.IsSpace(r) {
-		c |= clsWS
-	}
-	if unicode.IsNumber(r) {
-		c |= clsN
-	}
-	return c
-}
-
-func classOf(r rune) uint8 {
-	if r >= 0 && r < 256 {
-		return latin1Cls[r]
-	}
-	return classOfSlow(r)
-}
-
-// decode is utf8.DecodeRuneInString with an inlined ASCII fast path.
-func decode(s string) (rune, int) {
-	if s[0] < utf8.RuneSelf {
-		return rune(s[0]), 1
-	}
-	return utf8.DecodeRuneInString(s)
-}
-
 func isASCIIAlpha(r rune) bool { return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') }
 func isCRLF(r rune) bool       { return r == '\r' || r == '\n' }
-func isLM(r rune) bool         { return classOf(r)&(clsL|clsM) != 0 }
-func isPS(r rune) bool         { return classOf(r)&(clsP|clsS) != 0 }
-func isSpace(r rune) bool      { return classOf(r)&clsWS != 0 }
-func isNumber(r rune) bool     { return classOf(r)&clsN != 0 }
+func isLM(r rune) bool         { return unicode.IsLetter(r) || unicode.IsMark(r) }
+func isPS(r rune) bool         { return unicode.IsPunct(r) || unicode.IsSymbol(r) }
+
+// isSpace is Oniguruma's Unicode \s: U+0009–U+000D, U+0085 and the Zs, Zl, Zp
+// categories, which is exactly Go's unicode.IsSpace (the White_Space property).
+func isSpace(r rune) bool { return unicode.IsSpace(r) }
 
 // splitMain is step 3. At each position it tries the six alternatives in
 // order, as a backtracking engine would; a rune that starts no match joins the
@@ -184,7 +125,7 @@ func splitMain(s string, emit func(string)) {
 			if gap < 0 {
 				gap = i
 			}
-			_, size := decode(s[i:])
+			_, size := utf8.DecodeRuneInString(s[i:])
 			i += size
 			continue
 		}
@@ -203,12 +144,12 @@ func splitMain(s string, emit func(string)) {
 // matchMain returns the end of the step-3 match starting at byte offset i of
 // s, or -1 when no alternative matches there.
 func matchMain(s string, i int) int {
-	c, cs := decode(s[i:])
+	c, cs := utf8.DecodeRuneInString(s[i:])
 	next := i + cs
 	var n rune = -1 // the rune after c, -1 at the end of the piece
 	ns := 0
 	if next < len(s) {
-		n, ns = decode(s[next:])
+		n, ns = utf8.DecodeRuneInString(s[next:])
 	}
 
 	// A1: [ASCII punctuation][A-Za-z]+
@@ -225,11 +166,11 @@ func matchMain(s string, i int) int {
 	// punctuation, symbol, and be followed by a letter or mark. When c is a
 	// mark it is both the optional rune and a run rune; either reading gives
 	// the same match end, the maximal letter/mark run.
-	optOK := !isCRLF(c) && classOf(c)&(clsL|clsP|clsS) == 0
+	optOK := !isCRLF(c) && !unicode.IsLetter(c) && !isPS(c)
 	if (optOK && n >= 0 && isLM(n)) || isLM(c) {
 		j := next
 		for j < len(s) {
-			r, size := decode(s[j:])
+			r, size := utf8.DecodeRuneInString(s[j:])
 			if !isLM(r) {
 				break
 			}
@@ -244,11 +185,11 @@ func matchMain(s string, i int) int {
 		if c == ' ' && n >= 0 && isPS(n) {
 			j = next
 		}
-		r, size := decode(s[j:])
+		r, size := utf8.DecodeRuneInString(s[j:])
 		if isPS(r) {
 			k := j + size
 			for k < len(s) {
-				r2, s2 := decode(s[k:])
+				r2, s2 := utf8.DecodeRuneInString(s[k:])
 				if !isPS(r2) {
 					break
 				}
@@ -269,7 +210,7 @@ func matchMain(s string, i int) int {
 	lastNL := -1
 	prev := i // start of the last rune of the run
 	for e < len(s) {
-		r, size := decode(s[e:])
+		r, size := utf8.DecodeRuneInString(s[e:])
 		if !isSpace(r) {
 			break
 		}
