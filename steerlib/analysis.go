@@ -169,7 +169,7 @@ func SelectDirection(ctx context.Context, m Model, d *Dataset, metricPos, metric
 // costRendered is the mean KL over all positions of already rendered texts
 // (no BOS added: chat rendering includes it).
 func costRendered(ctx context.Context, m Model, texts []string, s *Steering) (float64, error) {
-	c, err := CostOf(ctx, m, texts, Format{NoBOS: true}, s, nil, 0)
+	c, err := CostOf(ctx, m, texts, Format{}, s, nil, 0)
 	return c.KL, err
 }
 

@@ -3,38 +3,26 @@ package steerlib
 import (
 	"fmt"
 	"strings"
-)
 
-// The DeepSeek-V4 chat markers (design §4.2).
-const (
-	dsv4BOS       = "<｜begin▁of▁sentence｜>"
-	dsv4User      = "<｜User｜>"
-	dsv4Assistant = "<｜Assistant｜>"
-	dsv4Think     = "<think>"
-	dsv4EndThink  = "</think>"
+	"github.com/steerbook/steerbook/engine/tokenizer"
 )
 
 // ChatTemplate renders a system prompt and one user turn into the text that
 // precedes the assistant's reply (the generation prompt).
 type ChatTemplate func(system, user string, thinking bool) string
 
-// DSV4Chat is the DeepSeek-V4 chat encoding for one user turn (encoding_dsv4,
-// design §4.2): BOS, the system text with no role token, <｜User｜>, the user
-// text, <｜Assistant｜>, then </think> in chat mode or <think> in thinking mode.
-// Notebooks can replace Format.Template with the tokenizer's EncodeChat.
+// DSV4Chat renders one (optional system and) user turn with the engine's
+// DeepSeek-V4 chat encoding (tokenizer.EncodeChat, design §4.2) and the
+// generation prompt: BOS, the system text with no role token, <｜User｜>, the
+// user text, <｜Assistant｜>, then </think> in chat mode or <think> in
+// thinking mode.
 func DSV4Chat(system, user string, thinking bool) string {
-	var b strings.Builder
-	b.WriteString(dsv4BOS)
-	b.WriteString(system)
-	b.WriteString(dsv4User)
-	b.WriteString(user)
-	b.WriteString(dsv4Assistant)
-	if thinking {
-		b.WriteString(dsv4Think)
-	} else {
-		b.WriteString(dsv4EndThink)
+	var msgs []tokenizer.Message
+	if system != "" {
+		msgs = append(msgs, tokenizer.Message{Role: tokenizer.RoleSystem, Content: system})
 	}
-	return b.String()
+	msgs = append(msgs, tokenizer.Message{Role: tokenizer.RoleUser, Content: user})
+	return tokenizer.EncodeChat(msgs, tokenizer.ChatOptions{Thinking: thinking, AddGenerationPrompt: true})
 }
 
 // Format says how an Example becomes model input.
@@ -43,15 +31,17 @@ func DSV4Chat(system, user string, thinking bool) string {
 // and Completion follows as the start of the assistant's reply. Without Chat,
 // the text is System, Prompt and Completion concatenated (a space between
 // non-empty parts where neither side has whitespace), preceded by the BOS
-// token unless NoBOS is set. The zero Format is plain text with BOS.
+// token when AddBOS is set. The zero Format is plain text without BOS, which
+// is what engine.Model.EncodePrompt and Generate do for plain prompts
+// (DeepSeek's add_bos_token is false).
 type Format struct {
 	Chat     bool
 	Thinking bool
-	NoBOS    bool
+	AddBOS   bool
 	Template ChatTemplate
 }
 
-// PlainFormat is plain text with a BOS token, the default for review sets.
+// PlainFormat is plain text as the engine encodes plain prompts (no BOS).
 var PlainFormat = Format{}
 
 // ChatFormat is the DeepSeek-V4 chat encoding in chat (non-thinking) mode.
@@ -125,7 +115,7 @@ type Tokenized struct {
 func (f Format) Tokenize(enc Encoder, e Example) (Tokenized, error) {
 	r := f.Render(e)
 	var bos []int
-	if !f.Chat && !f.NoBOS {
+	if !f.Chat && f.AddBOS {
 		if b, ok := enc.(bosEncoder); ok {
 			bos = []int{b.BOS()}
 		}

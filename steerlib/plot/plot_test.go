@@ -186,7 +186,7 @@ func (lin) Forward(ctx context.Context, seqs [][]int, hooks []steerlib.Hook, all
 func TestReadingHeatmap(t *testing.T) {
 	v := steerlib.NewVector("v", engine.SiteBlockOut, 0, []float64{1, 0})
 	v.Dirs[1] = []float64{0, 2}
-	r, err := Read(context.Background(), lin{}, lin{}, "ab", steerlib.Format{NoBOS: true}, v)
+	r, err := Read(context.Background(), lin{}, lin{}, "ab", steerlib.Format{}, v)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,138 @@
+package steerlib
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/steerbook/steerbook/engine"
+)
+
+// EngineModel adapts an *engine.Model to steerlib's Model, Generator and
+// Decoder interfaces: hooks become engine.WithHook options, generation runs
+// an engine.Session greedily with the hooks installed for prefill and decode.
+type EngineModel struct {
+	M *engine.Model
+}
+
+// Engine wraps m for steerlib. m must have a tokenizer for text datasets.
+func Engine(m *engine.Model) *EngineModel { return &EngineModel{M: m} }
+
+// Encode tokenizes text with the model's tokenizer (special tokens matched
+// first, no BOS added).
+func (e *EngineModel) Encode(text string) []int {
+	if t := e.M.Tokenizer(); t != nil {
+		return t.Encode(text)
+	}
+	return nil
+}
+
+// BOS is the beginning-of-sequence id (used by Format.AddBOS).
+func (e *EngineModel) BOS() int {
+	if t := e.M.Tokenizer(); t != nil {
+		return t.BOS()
+	}
+	return e.M.Config().BOSTokenID
+}
+
+// Decode turns ids back into text.
+func (e *EngineModel) Decode(ids []int) string {
+	if t := e.M.Tokenizer(); t != nil {
+		return t.Decode(ids)
+	}
+	return fmt.Sprint(ids)
+}
+
+func (e *EngineModel) NumLayers() int { return e.M.NumLayers() }
+func (e *EngineModel) Dim() int       { return e.M.Dim() }
+func (e *EngineModel) Hash() string   { return e.M.Hash() }
+
+func hookOpts(hooks []Hook) []engine.RunOption {
+	opts := make([]engine.RunOption, 0, len(hooks)+1)
+	for _, h := range hooks {
+		opts = append(opts, engine.WithHook(h.Sel, h.Fn))
+	}
+	return opts
+}
+
+// Forward runs m.Forward with the hooks.
+func (e *EngineModel) Forward(ctx context.Context, seqs [][]int, hooks []Hook, all bool) ([][][]float32, error) {
+	if e.M.Tokenizer() == nil {
+		for i, s := range seqs {
+			if len(s) == 0 {
+				return nil, fmt.Errorf("steerlib: sequence %d is empty (the model has no tokenizer)", i)
+			}
+		}
+	}
+	mode := engine.LogitsLast
+	if all {
+		mode = engine.LogitsAll
+	}
+	out, err := e.M.Forward(ctx, seqs, append(hookOpts(hooks), engine.WithLogits(mode))...)
+	if err != nil {
+		return nil, err
+	}
+	return out.Logits, nil
+}
+
+// Generate decodes greedily (argmax, lowest id on ties, as the engine's
+// greedy sampler) up to maxNew tokens or EOS, with the hooks active in
+// prefill and decode.
+func (e *EngineModel) Generate(ctx context.Context, prompt []int, maxNew int, hooks []Hook) ([]int, error) {
+	s := e.M.NewSession(hookOpts(hooks)...)
+	ls, err := s.Prefill(ctx, prompt)
+	if err != nil {
+		return nil, err
+	}
+	logits := ls[len(ls)-1]
+	eos := e.M.Config().EOSTokenID
+	if t := e.M.Tokenizer(); t != nil {
+		eos = t.EOS()
+	}
+	var out []int
+	for len(out) < maxNew {
+		best := 0
+		for i, x := range logits {
+			if x > logits[best] {
+				best = i
+			}
+		}
+		if best == eos {
+			break
+		}
+		out = append(out, best)
+		if len(out) == maxNew {
+			break
+		}
+		if logits, err = s.Decode(ctx, best); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// Interventions converts the steering into engine interventions, for
+// engine.GenerateOptions.Interventions (sampling, stop strings, streaming)
+// or engine.WithInterventions. Each call builds fresh per-run state; use the
+// result for one generation or session.
+func (s *Steering) Interventions() ([]engine.Intervention, error) {
+	hooks, err := s.Hooks()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]engine.Intervention, len(hooks))
+	for i, h := range hooks {
+		h := h
+		out[i] = engine.Intervention{
+			Name: "steerlib", Site: h.Sel.Site, Layers: h.Sel.Layers, Phase: h.Sel.Phase, Positions: engine.AllPositions(),
+			// The engine calls Apply per selected row; steerlib's hooks
+			// work per event (they need every row of a prefill to know the
+			// prompt end), so the whole event is handled at its first row.
+			Apply: func(e *engine.Event, row int) {
+				if row == 0 {
+					h.Fn(e)
+				}
+			},
+		}
+	}
+	return out, nil
+}
