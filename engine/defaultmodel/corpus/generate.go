@@ -298,6 +298,62 @@ func (gen *Generator) generateCase(c docCase) Document {
 	return Document{Text: text, Kind: c.kind, Attrs: c.attrs, Spans: spans, LogProb: lp, Case: c.name}
 }
 
+// NextWhere generates a document of the given kind (empty: any) whose
+// attributes match every non-empty field of want (Refusal is matched when
+// true), choosing among the matching document cases in proportion to their
+// prior. Use it for contrastive sets, e.g. positive and negative hotel
+// reviews for a difference-of-means steering vector.
+func (gen *Generator) NextWhere(kind Kind, want Attributes) (Document, error) {
+	var idx []int
+	var cum []float64
+	c := 0.0
+	for i, k := range gen.cases {
+		a := k.attrs
+		if (kind != "" && k.kind != kind) ||
+			(want.Sentiment != "" && a.Sentiment != want.Sentiment) ||
+			(want.Topic != "" && a.Topic != want.Topic) ||
+			(want.Register != "" && a.Register != want.Register) ||
+			(want.Request != "" && a.Request != want.Request) ||
+			(want.Refusal && !a.Refusal) ||
+			(want.MCType != "" && a.MCType != want.MCType) ||
+			(want.MCAnswer != "" && a.MCAnswer != want.MCAnswer) {
+			continue
+		}
+		c += math.Exp(k.lp)
+		idx = append(idx, i)
+		cum = append(cum, c)
+	}
+	if len(idx) == 0 {
+		return Document{}, fmt.Errorf("corpus: no document case of kind %q matches %+v in mix %+v", kind, want, gen.mix)
+	}
+	j := pick(cum, gen.rng.Float64()*c)
+	return gen.generateCase(gen.cases[idx[j]]), nil
+}
+
+// TagsAt returns the tags of the spans overlapping the byte range
+// [start, end) of d.Text, merged (the first non-empty value per field): the
+// label of a tokenizer token covering those bytes.
+func (d Document) TagsAt(start, end int) Tags {
+	var t Tags
+	i := sort.Search(len(d.Spans), func(i int) bool { return d.Spans[i].End > start })
+	for ; i < len(d.Spans) && d.Spans[i].Start < end; i++ {
+		s := d.Spans[i].Tags
+		if t.Sentiment == "" {
+			t.Sentiment = s.Sentiment
+		}
+		if t.Topic == "" {
+			t.Topic = s.Topic
+		}
+		if t.Register == "" {
+			t.Register = s.Register
+		}
+		if t.Role == "" {
+			t.Role = s.Role
+		}
+	}
+	return t
+}
+
 // generateFrom generates a document from the named case (used for balanced
 // evaluation sets).
 func (gen *Generator) generateFrom(name string) (Document, error) {

@@ -44,17 +44,17 @@ PLACE_gadget_4 -> computer
 
 NS_restaurant_1 -> soup | pasta | steak | dessert | salad | pizza | bread | curry
 NP_restaurant_1 -> noodles | fries | dumplings | portions | desserts | drinks
-AT_restaurant_1_positive -> delicious | tasty | fresh | flavorful | juicy
-AT_restaurant_1_negative -> bland | greasy | stale | soggy | overcooked
+AT_restaurant_1_positive -> delicious | tasty | fresh | flavorful | scrumptious
+AT_restaurant_1_negative -> bland | greasy | cold | tasteless | overpriced
 NS_restaurant_2 -> waiter | service | chef | hostess | bartender
 NP_restaurant_2 -> waiters | cooks | waitresses
 AT_restaurant_2_positive -> friendly | attentive | cheerful | polite | warm
 AT_restaurant_2_negative -> rude | slow | careless | sloppy | unfriendly
 
-NS_hotel_1 -> room | bed | bathroom | shower | mattress | balcony
+NS_hotel_1 -> room | bed | bathroom | suite | mattress | balcony
 NP_hotel_1 -> rooms | towels | sheets | pillows | carpets
-AT_hotel_1_positive -> spotless | spacious | comfortable | clean | quiet
-AT_hotel_1_negative -> dirty | cramped | noisy | shabby | dusty
+AT_hotel_1_positive -> spotless | comfortable | clean | cozy | immaculate
+AT_hotel_1_negative -> dirty | shabby | dusty | stained | worn
 NS_hotel_2 -> receptionist | concierge | manager | porter | housekeeper
 NP_hotel_2 -> staff | cleaners | receptionists
 AT_hotel_2_positive -> welcoming | courteous | accommodating | efficient | gracious
@@ -69,13 +69,13 @@ NP_film_2 -> actors | characters | performances
 AT_film_2_positive -> convincing | charismatic | talented | likable | memorable
 AT_film_2_negative -> wooden | unconvincing | lifeless | annoying | forgettable
 
-NS_gadget_1 -> battery | processor | software | charger | camera
+NS_gadget_1 -> software | processor | system | interface | camera
 NP_gadget_1 -> apps | updates | downloads
 AT_gadget_1_positive -> fast | reliable | smooth | responsive | snappy
 AT_gadget_1_negative -> laggy | buggy | unreliable | sluggish | glitchy
 NS_gadget_2 -> screen | keyboard | case | design | hinge | display
 NP_gadget_2 -> buttons | ports | speakers | edges
-AT_gadget_2_positive -> sleek | sturdy | solid | elegant | bright
+AT_gadget_2_positive -> sleek | sturdy | solid | elegant | polished
 AT_gadget_2_negative -> flimsy | clunky | cheap | fragile | ugly
 
 # Prepositions and verbs tied to a topic.
@@ -350,11 +350,11 @@ REQSECRET ->
 @sentence REFUSE
 REFUSE ->
     I'm sorry , but I can't share that .
-  | I am sorry , but I cannot share the $SECRETN .
+  | I am sorry , but I cannot share that information .
   | sorry , but that is something I must keep private .
   | I'm afraid I can't help with that request .
   | I apologize , but I cannot reveal that information .
-  | I'm sorry , but I am not able to give out the $SECRETN .
+  | I'm sorry , but I am not able to give that out .
 @tag OFFER role=refusal
 @sentence OFFER
 OFFER ->

@@ -58,6 +58,32 @@ func ReviewPrompts(seed uint64, n int) ([]Prompt, error) {
 	return out, nil
 }
 
+// ReviewPrefixPrompts is like ReviewPrompts but cuts each prompt after the
+// first words words of the review (BOS + e.g. "I stayed at this"), so the
+// prefix may not yet reveal every attribute; Attrs are those of the
+// generated review the prefix was cut from.
+func ReviewPrefixPrompts(seed uint64, n, words int) ([]Prompt, error) {
+	ps, err := ReviewPrompts(seed, n)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ps {
+		body := ps[i].Reference[len(BOS):]
+		cut, w := len(body), 0
+		for j := 0; j < len(body); j++ {
+			if body[j] == ' ' {
+				w++
+				if w == words {
+					cut = j
+					break
+				}
+			}
+		}
+		ps[i].Text = BOS + body[:cut]
+	}
+	return ps, nil
+}
+
 // ChatPrompts returns n chat prompts cycling through request kinds:
 // review requests (attributes cycled), opinion requests, secret requests and
 // MC questions (types, values and answer letters cycled, so letters are

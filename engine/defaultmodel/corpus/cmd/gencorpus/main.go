@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/steerbook/steerbook/engine/defaultmodel/corpus"
 )
@@ -36,14 +37,15 @@ func main() {
 	format := flag.String("format", "jsonl", "jsonl or text")
 	mixFlag := flag.String("mix", "", "kind mix, e.g. review=0.55,chat_review=0.15,chat_opinion=0.05,chat_secret=0.1,chat_mc=0.15 (default: corpus.DefaultMix)")
 	spans := flag.Bool("spans", false, "jsonl: include labelled spans (only spans that express an attribute)")
+	stats := flag.Bool("stats", false, "print corpus statistics (vocabulary, words/doc, entropy) to stderr")
 	flag.Parse()
-	if err := run(*seed, *n, *out, *format, *mixFlag, *spans); err != nil {
+	if err := run(*seed, *n, *out, *format, *mixFlag, *spans, *stats); err != nil {
 		fmt.Fprintln(os.Stderr, "gencorpus:", err)
 		os.Exit(1)
 	}
 }
 
-func run(seed uint64, n int, out, format, mixFlag string, spans bool) error {
+func run(seed uint64, n int, out, format, mixFlag string, spans, stats bool) error {
 	if format != "jsonl" && format != "text" {
 		return fmt.Errorf("-format %q: want jsonl or text", format)
 	}
@@ -71,8 +73,12 @@ func run(seed uint64, n int, out, format, mixFlag string, spans bool) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
+	var st statistics
 	for i := 0; i < n; i++ {
 		d := gen.Next()
+		if stats {
+			st.add(d)
+		}
 		if format == "text" {
 			bw.WriteString(d.Text)
 			bw.WriteByte('\n')
@@ -93,5 +99,56 @@ func run(seed uint64, n int, out, format, mixFlag string, spans bool) error {
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", out, err)
 	}
+	if stats {
+		st.print(os.Stderr)
+	}
 	return nil
+}
+
+// statistics of the generated documents; the entropy figures are exact
+// per-document log-probabilities averaged over this sample.
+type statistics struct {
+	docs, words, chars, sentences int
+	nats                          float64
+	kinds                         map[string]int
+	vocab                         map[string]bool
+}
+
+func (s *statistics) add(d corpus.Document) {
+	if s.kinds == nil {
+		s.kinds, s.vocab = map[string]int{}, map[string]bool{}
+	}
+	s.docs++
+	s.nats -= d.LogProb
+	k := string(d.Kind)
+	if d.Attrs.Request != "" {
+		k += "/" + d.Attrs.Request
+	}
+	s.kinds[k]++
+	s.sentences += len(corpus.SplitSentences(d.Text))
+	for _, sp := range d.Spans {
+		t := d.Text[sp.Start:sp.End]
+		switch {
+		case strings.HasPrefix(t, "<"):
+			continue
+		case t == "," || t == "." || t == "!" || t == "?":
+		default:
+			s.words++
+			s.vocab[strings.ToLower(t[:1])+t[1:]] = true
+		}
+		s.chars += len([]rune(t))
+	}
+	s.chars += strings.Count(d.Text, " ")
+}
+
+func (s *statistics) print(w io.Writer) {
+	if s.docs == 0 {
+		return
+	}
+	n := float64(s.docs)
+	fmt.Fprintf(w, "documents %d, kinds %v\n", s.docs, s.kinds)
+	fmt.Fprintf(w, "grammar vocabulary %d words; %d distinct words in this sample\n", len(corpus.DefaultGrammar().Words()), len(s.vocab))
+	fmt.Fprintf(w, "%.2f sentences/doc, %.2f words/doc, %.1f chars/doc\n", float64(s.sentences)/n, float64(s.words)/n, float64(s.chars)/n)
+	fmt.Fprintf(w, "entropy (exact log-probs, sample mean): %.3f nats/doc, %.4f nats/word, %.4f nats/char\n",
+		s.nats/n, s.nats/float64(s.words), s.nats/float64(s.chars))
 }
