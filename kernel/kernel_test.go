@@ -1,6 +1,7 @@
-package kernel
+package kernel_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,13 +11,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-zeromq/zmq4"
+	. "github.com/steerbook/steerbook/kernel"
+	"github.com/steerbook/steerbook/kernel/kerneltest"
 )
 
 func TestKernelInfoAndStatusParents(t *testing.T) {
 	_, ci := startTestKernel(t)
-	c := newClient(t, ci)
-	id := c.send("shell", "kernel_info_request", map[string]any{})
-	r := c.reply("shell", id, 5*time.Second)
+	c := kerneltest.Dial(t, ci)
+	id := c.Send("shell", "kernel_info_request", map[string]any{})
+	r := c.Reply("shell", id, 5*time.Second)
 	if r.Header.MsgType != "kernel_info_reply" {
 		t.Fatalf("reply type %q", r.Header.MsgType)
 	}
@@ -28,7 +33,7 @@ func TestKernelInfoAndStatusParents(t *testing.T) {
 		HelpLinks       []HelpLink `json:"help_links"`
 	}
 	json.Unmarshal(r.Content, &info)
-	cm := content(r)
+	cm := kerneltest.Content(r)
 	if cm["status"] != "ok" || info.ProtocolVersion != ProtocolVersion || info.Implementation == "" || info.HelpLinks == nil {
 		t.Errorf("kernel_info_reply: %s", r.Content)
 	}
@@ -41,91 +46,91 @@ func TestKernelInfoAndStatusParents(t *testing.T) {
 	if info.LanguageInfo["version"] == "" {
 		t.Error("language_info.version is empty")
 	}
-	outs := c.outputs(id, 5*time.Second)
-	if len(outs) != 2 || content(outs[0])["execution_state"] != "busy" || content(outs[1])["execution_state"] != "idle" {
+	outs := c.Outputs(id, 5*time.Second)
+	if len(outs) != 2 || kerneltest.Content(outs[0])["execution_state"] != "busy" || kerneltest.Content(outs[1])["execution_state"] != "idle" {
 		t.Errorf("want busy, idle with the request as parent; got %d messages", len(outs))
 	}
 }
 
 func TestBadSignatureDropped(t *testing.T) {
 	_, ci := startTestKernel(t)
-	c := newClient(t, ci)
+	c := kerneltest.Dial(t, ci)
 	// A forged execute must not run: x stays undefined afterwards.
-	forged := c.sendSigned("shell", "execute_request", map[string]any{"code": "set x forged", "silent": false}, false)
+	forged := c.SendSigned("shell", "execute_request", map[string]any{"code": "set x forged", "silent": false}, false)
 	// A message without any signature frame content.
-	h := NewHeader(c.session, "execute_request")
-	frames, _ := c.codec.Encode(nil, h, nil, nil, map[string]any{"code": "set x unsigned"})
+	h := NewHeader(c.Session, "execute_request")
+	frames, _ := c.Codec.Encode(nil, h, nil, nil, map[string]any{"code": "set x unsigned"})
 	frames[1] = nil
-	c.shell.SendMulti(zmqMsg(frames))
+	c.SendFrames("shell", frames)
 	// Garbage without delimiter.
-	c.shell.SendMulti(zmqMsg([][]byte{[]byte("junk")}))
+	c.SendFrames("shell", [][]byte{[]byte("junk")})
 	select {
-	case m := <-c.replies["shell"]:
+	case m := <-c.Replies["shell"]:
 		t.Fatalf("kernel answered a badly signed message: %s %s", m.Header.MsgType, m.Content)
 	case <-time.After(500 * time.Millisecond):
 	}
 	_ = forged
-	e := c.execute("get x", nil)
-	if e.reply["status"] != "error" {
-		t.Fatalf("forged cell was executed: %v", e.reply)
+	e := c.Execute("get x", nil)
+	if e.Reply["status"] != "error" {
+		t.Fatalf("forged cell was executed: %v", e.Reply)
 	}
-	if e := c.execute("value alive", nil); e.reply["status"] != "ok" {
-		t.Fatalf("kernel not serving after bad messages: %v", e.reply)
+	if e := c.Execute("value alive", nil); e.Reply["status"] != "ok" {
+		t.Fatalf("kernel not serving after bad messages: %v", e.Reply)
 	}
 }
 
 func TestExecuteStateAndMessages(t *testing.T) {
 	_, ci := startTestKernel(t)
-	c := newClient(t, ci)
-	e1 := c.execute("set greeting hello\nprint side effect", nil)
-	if e1.reply["status"] != "ok" || e1.reply["execution_count"] != 1.0 {
-		t.Fatalf("first reply %v", e1.reply)
+	c := kerneltest.Dial(t, ci)
+	e1 := c.Execute("set greeting hello\nprint side effect", nil)
+	if e1.Reply["status"] != "ok" || e1.Reply["execution_count"] != 1.0 {
+		t.Fatalf("first reply %v", e1.Reply)
 	}
-	if got := e1.stream("stdout"); got != "side effect\n" {
+	if got := e1.Stream("stdout"); got != "side effect\n" {
 		t.Errorf("stdout %q", got)
 	}
-	if len(e1.ofType("execute_result")) != 0 {
+	if len(e1.OfType("execute_result")) != 0 {
 		t.Error("a cell without a trailing value sent execute_result")
 	}
 	// Order on iopub: busy, execute_input, ..., idle.
-	if e1.outputs[0].Header.MsgType != "status" || e1.outputs[1].Header.MsgType != "execute_input" {
-		t.Errorf("first iopub messages %s, %s", e1.outputs[0].Header.MsgType, e1.outputs[1].Header.MsgType)
+	if e1.Outputs[0].Header.MsgType != "status" || e1.Outputs[1].Header.MsgType != "execute_input" {
+		t.Errorf("first iopub messages %s, %s", e1.Outputs[0].Header.MsgType, e1.Outputs[1].Header.MsgType)
 	}
-	if in := content(e1.outputs[1]); in["code"] != "set greeting hello\nprint side effect" || in["execution_count"] != 1.0 {
+	if in := kerneltest.Content(e1.Outputs[1]); in["code"] != "set greeting hello\nprint side effect" || in["execution_count"] != 1.0 {
 		t.Errorf("execute_input %v", in)
 	}
 
-	e2 := c.execute("get greeting", nil)
-	res := e2.ofType("execute_result")
+	e2 := c.Execute("get greeting", nil)
+	res := e2.OfType("execute_result")
 	if len(res) != 1 {
 		t.Fatalf("want one execute_result, got %d", len(res))
 	}
-	rc := content(res[0])
+	rc := kerneltest.Content(res[0])
 	if rc["execution_count"] != 2.0 || rc["data"].(map[string]any)["text/plain"] != "hello" {
 		t.Errorf("execute_result %v", rc)
 	}
 
 	// silent: no execute_input, no result, no count.
-	e3 := c.execute("get greeting", map[string]any{"silent": true})
-	if len(e3.ofType("execute_input")) != 0 || len(e3.ofType("execute_result")) != 0 || e3.reply["execution_count"] != 2.0 {
-		t.Errorf("silent cell: reply %v, %d messages", e3.reply, len(e3.outputs))
+	e3 := c.Execute("get greeting", map[string]any{"silent": true})
+	if len(e3.OfType("execute_input")) != 0 || len(e3.OfType("execute_result")) != 0 || e3.Reply["execution_count"] != 2.0 {
+		t.Errorf("silent cell: reply %v, %d messages", e3.Reply, len(e3.Outputs))
 	}
 	// store_history=false: runs, shows, does not count.
-	e4 := c.execute("value 7", map[string]any{"store_history": false})
-	if e4.reply["execution_count"] != 2.0 || len(e4.ofType("execute_result")) != 1 {
-		t.Errorf("store_history=false: reply %v", e4.reply)
+	e4 := c.Execute("value 7", map[string]any{"store_history": false})
+	if e4.Reply["execution_count"] != 2.0 || len(e4.OfType("execute_result")) != 1 {
+		t.Errorf("store_history=false: reply %v", e4.Reply)
 	}
-	e5 := c.execute("eprint oops", nil)
-	if e5.stream("stderr") != "oops\n" || e5.reply["execution_count"] != 3.0 {
-		t.Errorf("stderr %q, reply %v", e5.stream("stderr"), e5.reply)
+	e5 := c.Execute("eprint oops", nil)
+	if e5.Stream("stderr") != "oops\n" || e5.Reply["execution_count"] != 3.0 {
+		t.Errorf("stderr %q, reply %v", e5.Stream("stderr"), e5.Reply)
 	}
 }
 
 func TestUserExpressions(t *testing.T) {
 	_, ci := startTestKernel(t)
-	c := newClient(t, ci)
-	e := c.execute("set a 42", map[string]any{"user_expressions": map[string]any{"ok": "get a", "bad": "get nope"}})
-	ue := e.reply["user_expressions"].(map[string]any)
+	c := kerneltest.Dial(t, ci)
+	e := c.Execute("set a 42", map[string]any{"user_expressions": map[string]any{"ok": "get a", "bad": "get nope"}})
+	ue := e.Reply["user_expressions"].(map[string]any)
 	ok := ue["ok"].(map[string]any)
 	if ok["status"] != "ok" || ok["data"].(map[string]any)["text/plain"] != "42" {
 		t.Errorf("user expression ok: %v", ok)
@@ -137,16 +142,16 @@ func TestUserExpressions(t *testing.T) {
 
 func TestErrorIsOneMessageNamingTheLine(t *testing.T) {
 	_, ci := startTestKernel(t)
-	c := newClient(t, ci)
-	e := c.execute("print before\nfail boom", nil)
-	if e.reply["status"] != "error" || e.reply["ename"] != "Failure" || e.reply["evalue"] != "boom" {
-		t.Fatalf("reply %v", e.reply)
+	c := kerneltest.Dial(t, ci)
+	e := c.Execute("print before\nfail boom", nil)
+	if e.Reply["status"] != "error" || e.Reply["ename"] != "Failure" || e.Reply["evalue"] != "boom" {
+		t.Fatalf("reply %v", e.Reply)
 	}
-	errs := e.ofType("error")
+	errs := e.OfType("error")
 	if len(errs) != 1 {
 		t.Fatalf("want exactly one error message, got %d", len(errs))
 	}
-	tb := fmt.Sprint(content(errs[0])["traceback"])
+	tb := fmt.Sprint(kerneltest.Content(errs[0])["traceback"])
 	if !strings.Contains(tb, "line 2") {
 		t.Errorf("traceback does not name line 2: %s", tb)
 	}
@@ -154,7 +159,7 @@ func TestErrorIsOneMessageNamingTheLine(t *testing.T) {
 
 func TestStopOnErrorAbortsQueuedCells(t *testing.T) {
 	_, ci := startTestKernel(t)
-	c := newClient(t, ci)
+	c := kerneltest.Dial(t, ci)
 	base := map[string]any{"silent": false, "store_history": true, "user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true}
 	with := func(code string) map[string]any {
 		m := map[string]any{"code": code}
@@ -163,24 +168,24 @@ func TestStopOnErrorAbortsQueuedCells(t *testing.T) {
 		}
 		return m
 	}
-	id1 := c.send("shell", "execute_request", with("sleep 200\nfail first"))
-	id2 := c.send("shell", "execute_request", with("set y 1"))
-	id3 := c.send("shell", "execute_request", with("set z 1"))
+	id1 := c.Send("shell", "execute_request", with("sleep 200\nfail first"))
+	id2 := c.Send("shell", "execute_request", with("set y 1"))
+	id3 := c.Send("shell", "execute_request", with("set z 1"))
 	for i, w := range []struct{ id, status string }{{id1, "error"}, {id2, "aborted"}, {id3, "aborted"}} {
-		if got := content(c.reply("shell", w.id, 5*time.Second))["status"]; got != w.status {
+		if got := kerneltest.Content(c.Reply("shell", w.id, 5*time.Second))["status"]; got != w.status {
 			t.Errorf("cell %d: status %v, want %s", i+1, got, w.status)
 		}
 	}
-	if e := c.execute("get y", nil); e.reply["status"] != "error" {
+	if e := c.Execute("get y", nil); e.Reply["status"] != "error" {
 		t.Error("aborted cell ran anyway")
 	}
 	// With stop_on_error=false the next cell runs.
 	m := with("sleep 100\nfail again")
 	m["stop_on_error"] = false
-	idA := c.send("shell", "execute_request", m)
-	idB := c.send("shell", "execute_request", with("set w 1"))
-	c.reply("shell", idA, 5*time.Second)
-	if got := content(c.reply("shell", idB, 5*time.Second))["status"]; got != "ok" {
+	idA := c.Send("shell", "execute_request", m)
+	idB := c.Send("shell", "execute_request", with("set w 1"))
+	c.Reply("shell", idA, 5*time.Second)
+	if got := kerneltest.Content(c.Reply("shell", idB, 5*time.Second))["status"]; got != "ok" {
 		t.Errorf("cell after stop_on_error=false failure: %v", got)
 	}
 }
@@ -189,24 +194,24 @@ func TestInterruptKeepsState(t *testing.T) {
 	for _, ch := range []string{"control", "shell"} {
 		t.Run(ch, func(t *testing.T) {
 			_, ci := startTestKernel(t)
-			c := newClient(t, ci)
-			c.execute("set kept yes", nil)
-			id := c.send("shell", "execute_request", map[string]any{"code": "loop", "silent": false})
+			c := kerneltest.Dial(t, ci)
+			c.Execute("set kept yes", nil)
+			id := c.Send("shell", "execute_request", map[string]any{"code": "loop", "silent": false})
 			time.Sleep(200 * time.Millisecond)
 			start := time.Now()
-			ir := c.send(ch, "interrupt_request", map[string]any{})
-			if got := content(c.reply(ch, ir, 2*time.Second))["status"]; got != "ok" {
+			ir := c.Send(ch, "interrupt_request", map[string]any{})
+			if got := kerneltest.Content(c.Reply(ch, ir, 2*time.Second))["status"]; got != "ok" {
 				t.Errorf("interrupt_reply status %v", got)
 			}
-			r := content(c.reply("shell", id, 2*time.Second))
+			r := kerneltest.Content(c.Reply("shell", id, 2*time.Second))
 			if d := time.Since(start); d > time.Second {
 				t.Errorf("interrupt took %v", d)
 			}
 			if r["status"] != "error" || r["ename"] != "Interrupted" {
 				t.Errorf("interrupted cell reply %v", r)
 			}
-			if e := c.execute("get kept", nil); e.reply["status"] != "ok" {
-				t.Errorf("state lost after interrupt: %v", e.reply)
+			if e := c.Execute("get kept", nil); e.Reply["status"] != "ok" {
+				t.Errorf("state lost after interrupt: %v", e.Reply)
 			}
 		})
 	}
@@ -214,37 +219,37 @@ func TestInterruptKeepsState(t *testing.T) {
 
 func TestStdinRoundTrip(t *testing.T) {
 	_, ci := startTestKernel(t)
-	c := newClient(t, ci)
-	id := c.send("shell", "execute_request", map[string]any{"code": "input your name?", "allow_stdin": true})
+	c := kerneltest.Dial(t, ci)
+	id := c.Send("shell", "execute_request", map[string]any{"code": "input your name?", "allow_stdin": true})
 	var req *Message
 	select {
-	case req = <-c.replies["stdin"]:
+	case req = <-c.Replies["stdin"]:
 	case <-time.After(5 * time.Second):
 		t.Fatal("no input_request")
 	}
-	if req.Header.MsgType != "input_request" || content(req)["prompt"] != "your name?" || parentID(req) != id {
+	if req.Header.MsgType != "input_request" || kerneltest.Content(req)["prompt"] != "your name?" || kerneltest.ParentID(req) != id {
 		t.Fatalf("input_request %s %s", req.Header.MsgType, req.Content)
 	}
-	c.send("stdin", "input_reply", map[string]any{"value": "Ada", "status": "ok"})
-	if r := content(c.reply("shell", id, 5*time.Second)); r["status"] != "ok" {
+	c.Send("stdin", "input_reply", map[string]any{"value": "Ada", "status": "ok"})
+	if r := kerneltest.Content(c.Reply("shell", id, 5*time.Second)); r["status"] != "ok" {
 		t.Fatalf("reply %v", r)
 	}
-	if got := (execResult{outputs: c.outputs(id, 5*time.Second)}).stream("stdout"); got != "got Ada\n" {
+	if got := (kerneltest.Exec{Outputs: c.Outputs(id, 5*time.Second)}).Stream("stdout"); got != "got Ada\n" {
 		t.Errorf("stdout %q", got)
 	}
 	// allow_stdin=false: the cell gets an error instead of hanging.
-	e := c.execute("input nope", map[string]any{"allow_stdin": false})
-	if e.reply["status"] != "error" || !strings.Contains(fmt.Sprint(e.reply["evalue"]), "stdin") {
-		t.Errorf("stdin without allow_stdin: %v", e.reply)
+	e := c.Execute("input nope", map[string]any{"allow_stdin": false})
+	if e.Reply["status"] != "error" || !strings.Contains(fmt.Sprint(e.Reply["evalue"]), "stdin") {
+		t.Errorf("stdin without allow_stdin: %v", e.Reply)
 	}
 }
 
 func TestDisplayUpdateClear(t *testing.T) {
 	_, ci := startTestKernel(t)
-	c := newClient(t, ci)
-	e := c.execute("print first\nshow bar 10%\nupdate bar 90%\ndisplay plain\nclear", nil)
+	c := kerneltest.Dial(t, ci)
+	e := c.Execute("print first\nshow bar 10%\nupdate bar 90%\ndisplay plain\nclear", nil)
 	var kinds []string
-	for _, m := range e.outputs {
+	for _, m := range e.Outputs {
 		if m.Header.MsgType != "status" && m.Header.MsgType != "execute_input" {
 			kinds = append(kinds, m.Header.MsgType)
 		}
@@ -253,7 +258,7 @@ func TestDisplayUpdateClear(t *testing.T) {
 	if strings.Join(kinds, " ") != want {
 		t.Fatalf("iopub order %v, want %s", kinds, want)
 	}
-	upd := content(e.ofType("update_display_data")[0])
+	upd := kerneltest.Content(e.OfType("update_display_data")[0])
 	if upd["transient"].(map[string]any)["display_id"] != "bar" || upd["data"].(map[string]any)["text/plain"] != "90%" {
 		t.Errorf("update_display_data %v", upd)
 	}
@@ -261,14 +266,14 @@ func TestDisplayUpdateClear(t *testing.T) {
 
 func TestHistory(t *testing.T) {
 	_, ci := startTestKernel(t)
-	c := newClient(t, ci)
-	c.execute("value one", nil)
-	c.execute("set two 2", nil)
-	c.execute("value three", nil)
-	c.execute("value hidden", map[string]any{"store_history": false})
+	c := kerneltest.Dial(t, ci)
+	c.Execute("value one", nil)
+	c.Execute("set two 2", nil)
+	c.Execute("value three", nil)
+	c.Execute("value hidden", map[string]any{"store_history": false})
 	hist := func(q map[string]any) []any {
-		id := c.send("shell", "history_request", q)
-		r := content(c.reply("shell", id, 5*time.Second))
+		id := c.Send("shell", "history_request", q)
+		r := kerneltest.Content(c.Reply("shell", id, 5*time.Second))
 		return r["history"].([]any)
 	}
 	tail := hist(map[string]any{"hist_access_type": "tail", "n": 2, "output": false, "raw": true})
@@ -287,8 +292,8 @@ func TestHistory(t *testing.T) {
 	if fmt.Sprint(srch) != "[[1 3 value three]]" {
 		t.Errorf("search %v", srch)
 	}
-	c.execute("value a/b\nvalue three", nil)
-	c.execute("value three", nil)
+	c.Execute("value a/b\nvalue three", nil)
+	c.Execute("value three", nil)
 	srch = hist(map[string]any{"hist_access_type": "search", "pattern": "*thr?e", "n": 10, "output": false, "raw": true})
 	if fmt.Sprint(srch) != "[[1 3 value three] [1 4 value a/b\nvalue three] [1 5 value three]]" {
 		t.Errorf("search across lines and slashes %v", srch)
@@ -301,22 +306,22 @@ func TestHistory(t *testing.T) {
 
 func TestCompleteInspectIsComplete(t *testing.T) {
 	_, ci := startTestKernel(t)
-	c := newClient(t, ci)
-	c.execute("set héllo 1\nset help 2", nil)
+	c := kerneltest.Dial(t, ci)
+	c.Execute("set héllo 1\nset help 2", nil)
 	code := "print hé"
-	id := c.send("shell", "complete_request", map[string]any{"code": code, "cursor_pos": len([]rune(code))})
-	r := content(c.reply("shell", id, 5*time.Second))
+	id := c.Send("shell", "complete_request", map[string]any{"code": code, "cursor_pos": len([]rune(code))})
+	r := kerneltest.Content(c.Reply("shell", id, 5*time.Second))
 	if fmt.Sprint(r["matches"]) != "[héllo]" || r["cursor_start"] != 6.0 || r["cursor_end"] != 8.0 || r["status"] != "ok" {
 		t.Errorf("complete_reply %v", r)
 	}
-	id = c.send("shell", "inspect_request", map[string]any{"code": "get help", "cursor_pos": 6, "detail_level": 0})
-	r = content(c.reply("shell", id, 5*time.Second))
+	id = c.Send("shell", "inspect_request", map[string]any{"code": "get help", "cursor_pos": 6, "detail_level": 0})
+	r = kerneltest.Content(c.Reply("shell", id, 5*time.Second))
 	if r["found"] != true || r["data"].(map[string]any)["text/plain"] != "help = 2" {
 		t.Errorf("inspect_reply %v", r)
 	}
 	for code, want := range map[string]string{"x {": "incomplete", "x {}": "complete", "}": "invalid"} {
-		id := c.send("shell", "is_complete_request", map[string]any{"code": code})
-		r := content(c.reply("shell", id, 5*time.Second))
+		id := c.Send("shell", "is_complete_request", map[string]any{"code": code})
+		r := kerneltest.Content(c.Reply("shell", id, 5*time.Second))
 		if r["status"] != want {
 			t.Errorf("is_complete(%q) = %v, want %s", code, r["status"], want)
 		}
@@ -328,32 +333,32 @@ func TestCompleteInspectIsComplete(t *testing.T) {
 
 func TestCommsAndUnknown(t *testing.T) {
 	_, ci := startTestKernel(t)
-	c := newClient(t, ci)
-	id := c.send("shell", "comm_info_request", map[string]any{})
-	if r := content(c.reply("shell", id, 5*time.Second)); r["status"] != "ok" || fmt.Sprint(r["comms"]) != "map[]" {
+	c := kerneltest.Dial(t, ci)
+	id := c.Send("shell", "comm_info_request", map[string]any{})
+	if r := kerneltest.Content(c.Reply("shell", id, 5*time.Second)); r["status"] != "ok" || fmt.Sprint(r["comms"]) != "map[]" {
 		t.Errorf("comm_info_reply %v", r)
 	}
-	id = c.send("shell", "comm_open", map[string]any{"comm_id": "c1", "target_name": "jupyter.widget", "data": map[string]any{}})
+	id = c.Send("shell", "comm_open", map[string]any{"comm_id": "c1", "target_name": "jupyter.widget", "data": map[string]any{}})
 	var closed bool
-	for _, m := range c.outputs(id, 5*time.Second) {
-		closed = closed || (m.Header.MsgType == "comm_close" && content(m)["comm_id"] == "c1")
+	for _, m := range c.Outputs(id, 5*time.Second) {
+		closed = closed || (m.Header.MsgType == "comm_close" && kerneltest.Content(m)["comm_id"] == "c1")
 	}
 	if !closed {
 		t.Error("comm_open for an unknown target was not closed")
 	}
-	c.send("shell", "no_such_request", map[string]any{})
-	if e := c.execute("value fine", nil); e.reply["status"] != "ok" {
+	c.Send("shell", "no_such_request", map[string]any{})
+	if e := c.Execute("value fine", nil); e.Reply["status"] != "ok" {
 		t.Error("kernel broken by an unknown message type")
 	}
 }
 
 func TestHeartbeat(t *testing.T) {
 	_, ci := startTestKernel(t)
-	c := newClient(t, ci)
+	c := kerneltest.Dial(t, ci)
 	done := make(chan string, 1)
 	go func() {
-		c.hb.Send(zmqMsg([][]byte{[]byte("ping")}))
-		m, err := c.hb.Recv()
+		c.HB.Send(zmq4.NewMsgString("ping"))
+		m, err := c.HB.Recv()
 		if err != nil {
 			done <- err.Error()
 			return
@@ -374,10 +379,10 @@ func TestShutdown(t *testing.T) {
 	for _, restart := range []bool{false, true} {
 		t.Run(fmt.Sprint("restart=", restart), func(t *testing.T) {
 			k, ci := startTestKernel(t)
-			c := newClient(t, ci)
-			id := c.send("control", "shutdown_request", map[string]any{"restart": restart})
-			r := c.reply("control", id, 5*time.Second)
-			if r.Header.MsgType != "shutdown_reply" || content(r)["restart"] != restart {
+			c := kerneltest.Dial(t, ci)
+			id := c.Send("control", "shutdown_request", map[string]any{"restart": restart})
+			r := c.Reply("control", id, 5*time.Second)
+			if r.Header.MsgType != "shutdown_reply" || kerneltest.Content(r)["restart"] != restart {
 				t.Errorf("shutdown_reply %s %s", r.Header.MsgType, r.Content)
 			}
 			done := make(chan bool)
@@ -410,19 +415,19 @@ func childKernel(path string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	k, err := Start(contextBackground(), ci, Config{NewInterpreter: newFake, SetPublisher: setTestPublisher,
+	k, err := Start(context.Background(), ci, Config{NewInterpreter: newFake, SetPublisher: setTestPublisher,
 		CaptureFDs: true, HandleSIGINT: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	WatchParent(contextBackground(), 100*time.Millisecond, func(reason string) { k.Stop() })
+	WatchParent(context.Background(), 100*time.Millisecond, func(reason string) { k.Stop() })
 	k.Wait()
 	return 0
 }
 
 func startChild(t *testing.T, env ...string) (*exec.Cmd, *ConnectionInfo) {
-	ci := testConn(t)
+	ci := kerneltest.Connection(t)
 	path := filepath.Join(t.TempDir(), "conn.json")
 	b, _ := json.Marshal(ci)
 	os.WriteFile(path, b, 0o600)
@@ -445,21 +450,21 @@ func startChild(t *testing.T, env ...string) (*exec.Cmd, *ConnectionInfo) {
 
 func TestChildFDCaptureAndSIGINT(t *testing.T) {
 	cmd, ci := startChild(t)
-	c := newClient(t, ci)
-	e := c.execute("fdprint from compiled code\nprint from interp", nil)
-	if got := e.stream("stdout"); got != "from compiled code\nfrom interp\n" {
+	c := kerneltest.Dial(t, ci)
+	e := c.Execute("fdprint from compiled code\nprint from interp", nil)
+	if got := e.Stream("stdout"); got != "from compiled code\nfrom interp\n" {
 		t.Errorf("fd-level stdout %q", got)
 	}
-	c.execute("set kept 1", nil)
-	id := c.send("shell", "execute_request", map[string]any{"code": "loop"})
+	c.Execute("set kept 1", nil)
+	id := c.Send("shell", "execute_request", map[string]any{"code": "loop"})
 	time.Sleep(200 * time.Millisecond)
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
-	r := content(c.reply("shell", id, 2*time.Second))
+	r := kerneltest.Content(c.Reply("shell", id, 2*time.Second))
 	if r["ename"] != "Interrupted" || time.Since(start) > time.Second {
 		t.Errorf("SIGINT: reply %v after %v", r, time.Since(start))
 	}
-	if e := c.execute("get kept", nil); e.reply["status"] != "ok" {
+	if e := c.Execute("get kept", nil); e.Reply["status"] != "ok" {
 		t.Errorf("state lost after SIGINT")
 	}
 }

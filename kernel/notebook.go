@@ -188,6 +188,12 @@ func (nb *Notebook) CellSource(i int) string {
 	return s
 }
 
+// SetCellSource replaces the source of cell i.
+func (nb *Notebook) SetCellSource(i int, src string) { nb.cells[i]["source"] = anyLines(src) }
+
+// CellTags returns the tags in cell i's metadata.
+func (nb *Notebook) CellTags(i int) []string { return cellTags(nb.cells[i]) }
+
 // CellOutputs returns the outputs of code cell i.
 func (nb *Notebook) CellOutputs(i int) []map[string]any {
 	outs, _ := nb.cells[i]["outputs"].([]any)

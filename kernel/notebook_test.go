@@ -1,4 +1,4 @@
-package kernel
+package kernel_test
 
 import (
 	"context"
@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	. "github.com/steerbook/steerbook/kernel"
 )
 
 const testNB = `{
@@ -113,11 +116,11 @@ func TestRunnerOutputsAndStop(t *testing.T) {
 func TestInjectParameters(t *testing.T) {
 	nb, _ := ParseNotebook([]byte(testNB))
 	src := "var alpha = 0.5\nname := \"x\"\nconst k = 3\n"
-	nb.cells[1]["source"] = src
+	nb.SetCellSource(1, src)
 	if err := nb.InjectParameters([]string{"alpha=0.75", "name=42", "k=4", "fresh=hello world"}); err != nil {
 		t.Fatal(err)
 	}
-	if !hasTag(nb.cells[2], "injected-parameters") {
+	if !slices.Contains(nb.CellTags(2), "injected-parameters") {
 		t.Fatal("injected cell not right after the parameters cell")
 	}
 	got := nb.CellSource(2)
@@ -128,8 +131,8 @@ func TestInjectParameters(t *testing.T) {
 	// Injecting again replaces the cell instead of stacking a second one.
 	nb.InjectParameters([]string{"alpha=1"})
 	n := 0
-	for _, c := range nb.cells {
-		if hasTag(c, "injected-parameters") {
+	for i := range nb.NumCells() {
+		if slices.Contains(nb.CellTags(i), "injected-parameters") {
 			n++
 		}
 	}
