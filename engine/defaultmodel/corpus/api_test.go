@@ -1,0 +1,93 @@
+package corpus
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNextWhereAndTagsAt(t *testing.T) {
+	gen, err := New(Options{Seed: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		want := Attributes{Sentiment: domains["s"][i%2], Topic: domains["t"][i%4]}
+		d, err := gen.NextWhere(KindReview, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Kind != KindReview || d.Attrs.Sentiment != want.Sentiment || d.Attrs.Topic != want.Topic {
+			t.Fatalf("NextWhere(%+v) gave %s %+v", want, d.Kind, d.Attrs)
+		}
+		l := Classify(d.Text)
+		if l.Sentiment != want.Sentiment || l.Topic != want.Topic {
+			t.Fatalf("classifier disagrees with NextWhere: %+v vs %q", want, d.Text)
+		}
+		// TagsAt over a whole span equals the span's tags; over a range
+		// covering a sentiment word it reports that word's sentiment.
+		for _, sp := range d.Spans {
+			if got := d.TagsAt(sp.Start, sp.End); got != sp.Tags {
+				t.Fatalf("TagsAt(%d,%d) = %+v, span %+v", sp.Start, sp.End, got, sp.Tags)
+			}
+		}
+	}
+	if _, err := gen.NextWhere(KindReview, Attributes{Request: RequestSecret}); err == nil {
+		t.Fatal("impossible request did not fail")
+	}
+	d, err := gen.NextWhere(KindChat, Attributes{Request: RequestMC, MCType: MCTopic, MCAnswer: "B"})
+	if err != nil || MCAnswer(d.Text) != "B" || d.Attrs.MCType != MCTopic {
+		t.Fatalf("MC NextWhere: %v %+v %q", err, d.Attrs, d.Text)
+	}
+}
+
+func TestParseMix(t *testing.T) {
+	m, err := ParseMix("review=1, chat_secret=0.5")
+	if err != nil || m != (Mix{Review: 1, ChatSecret: 0.5}) {
+		t.Fatalf("ParseMix: %+v %v", m, err)
+	}
+	for _, bad := range []string{"review", "review=-1", "poems=1", "review=x"} {
+		if _, err := ParseMix(bad); err == nil {
+			t.Errorf("ParseMix(%q) accepted", bad)
+		}
+	}
+	if _, err := New(Options{Mix: Mix{ChatMC: 0}, Seed: 1}); err != nil {
+		t.Fatal("zero mix should mean DefaultMix:", err)
+	}
+	gen, err := New(Options{Seed: 1, Mix: Mix{ChatSecret: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		if d := gen.Next(); d.Attrs.Request != RequestSecret {
+			t.Fatalf("mix ignored: %+v", d.Attrs)
+		}
+	}
+}
+
+func TestReviewPrefixPrompts(t *testing.T) {
+	ps, err := ReviewPrefixPrompts(3, 32, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		body := strings.TrimPrefix(p.Text, BOS)
+		if len(strings.Fields(body)) != 4 || !strings.HasPrefix(p.Reference, p.Text) {
+			t.Fatalf("prefix %q of %q", p.Text, p.Reference)
+		}
+	}
+}
+
+func TestDocumentSplit(t *testing.T) {
+	for _, d := range Generate(13, 300) {
+		p, c := d.Split()
+		if p+c != d.Text || c == "" {
+			t.Fatalf("Split(%q) = %q + %q", d.Text, p, c)
+		}
+		if d.Kind == KindChat && !strings.HasSuffix(p, AssistTok+EndThink) {
+			t.Fatalf("chat prompt %q", p)
+		}
+		if d.Kind == KindReview && (!strings.HasPrefix(c, " ") || len(SplitSentences(p)) != 1) {
+			t.Fatalf("review split %q | %q", p, c)
+		}
+	}
+}
