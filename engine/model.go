@@ -147,7 +147,12 @@ func build(dir string, cfgBytes []byte, ck *safetensors.Checkpoint, read func(st
 }
 
 // Close releases the memory-mapped files. The model must not be used after.
-func (m *Model) Close() error { return m.ck.Close() }
+func (m *Model) Close() error {
+	if m.ck == nil {
+		return nil
+	}
+	return m.ck.Close()
+}
 
 // Config is the parsed config.json.
 func (m *Model) Config() dsv4.Config { return m.net.Cfg }
@@ -176,6 +181,9 @@ func (m *Model) Dir() string { return m.dir }
 // once, on first use.
 func (m *Model) Hash() string {
 	m.hashOnce.Do(func() {
+		if m.ck == nil {
+			return
+		}
 		h := sha256.New()
 		names := m.ck.Names()
 		sort.Strings(names)

@@ -1,6 +1,10 @@
 package dsv4
 
-import "math"
+import (
+	"math"
+
+	"github.com/steerbook/steerbook/engine/tensor"
+)
 
 // attention runs one layer's attention sublayer for the n tokens at
 // positions pos0… of one sequence (xn: attention-normalised inputs [n][D]),
@@ -142,7 +146,7 @@ func (m *Model) attention(L *Layer, ls *layerState, xn []float32, n, pos0 int, o
 func sinkAttend(o, q []float32, keys [][]float32, sc []float32, scale, sink float32) {
 	mx := float32(math.Inf(-1))
 	for t, k := range keys {
-		sc[t] = dot(q, k) * scale
+		sc[t] = tensor.Dot(q, k) * scale
 		mx = max(mx, sc[t])
 	}
 	var z float32
@@ -155,7 +159,7 @@ func sinkAttend(o, q []float32, keys [][]float32, sc []float32, scale, sink floa
 		o[c] = 0
 	}
 	for t, k := range keys {
-		axpy(o, sc[t], k)
+		tensor.Axpy(sc[t], k, o)
 	}
 	for c := range o {
 		o[c] /= z

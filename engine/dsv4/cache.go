@@ -52,6 +52,8 @@ type State struct {
 	Pos    int   // number of tokens processed
 	Tokens []int // the tokens processed so far
 	layers []layerState
+	// invalid marks a cache that a call left half-updated.
+	invalid bool
 }
 
 // NewState returns an empty cache for one sequence.
@@ -74,7 +76,7 @@ func (m *Model) NewState() *State {
 // Clone deep-copies the cache (to branch a sequence, e.g. for sampling
 // several continuations of one prompt).
 func (st *State) Clone() *State {
-	c := &State{Pos: st.Pos, Tokens: append([]int(nil), st.Tokens...), layers: make([]layerState, len(st.layers))}
+	c := &State{invalid: st.invalid, Pos: st.Pos, Tokens: append([]int(nil), st.Tokens...), layers: make([]layerState, len(st.layers))}
 	for i, ls := range st.layers {
 		c.layers[i] = layerState{
 			win:     append([]float32(nil), ls.win...),

@@ -1,6 +1,10 @@
 package dsv4
 
-import "math"
+import (
+	"math"
+
+	"github.com/steerbook/steerbook/engine/tensor"
+)
 
 // Manifold-constrained hyper-connections (design §2.2). The residual state of
 // a token is hc_mult streams of D values, stream-major.
@@ -100,7 +104,7 @@ func hcCollapse(y, h, pre []float32, d int) {
 		y[c] = 0
 	}
 	for j := range pre {
-		axpy(y[:d], pre[j], h[j*d:(j+1)*d])
+		tensor.Axpy(pre[j], h[j*d:(j+1)*d], y[:d])
 	}
 }
 
@@ -114,7 +118,7 @@ func hcPost(out, f, h []float32, mix *hcMix, n, d int) {
 			o[c] = pk * f[c]
 		}
 		for j := 0; j < n; j++ {
-			axpy(o, mix.comb[j*n+k], h[j*d:(j+1)*d])
+			tensor.Axpy(mix.comb[j*n+k], h[j*d:(j+1)*d], o)
 		}
 	}
 }

@@ -3,6 +3,8 @@ package dsv4
 import (
 	"math"
 	"sort"
+
+	"github.com/steerbook/steerbook/engine/tensor"
 )
 
 // indexerQueries computes the indexer's per-head queries for n rows of q_lat
@@ -57,7 +59,7 @@ func (ix *Indexer) selectTopK(q, wts, keys []float32, visible, rowLen int, buf [
 		k := keys[w*hd : (w+1)*hd]
 		var s float32
 		for h := 0; h < ix.Heads; h++ {
-			d := dot(q[h*hd:(h+1)*hd], k)
+			d := tensor.Dot(q[h*hd:(h+1)*hd], k)
 			if d > 0 {
 				s += d * wts[h]
 			}

@@ -1,7 +1,9 @@
 package dsv4
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -86,8 +88,33 @@ func (m *Model) embedRow(dst []float32, tok int) {
 // Extend runs tokens through the model at positions st.Pos… of the sequence
 // whose cache is st, updating the cache. One call with the whole prompt is a
 // prefill; one call per token is decode; any split gives the same result
-// (design §5.2). obs may be nil.
+// (design §5.2), except where an exact tie in the indexer's top-k is broken
+// differently (topk.go). obs may be nil.
 func (m *Model) Extend(st *State, tokens []int, want LogitRows, obs Observer) (*Result, error) {
+	return m.Run(context.Background(), st, tokens, RunConfig{Want: want, Obs: obs})
+}
+
+// RunConfig configures one Run call.
+type RunConfig struct {
+	Want LogitRows
+	Obs  Observer
+	// Blocks, when positive and below the depth, stops after that many
+	// blocks (a capture that only reads early layers). The head is not
+	// evaluated and the state cannot be extended afterwards.
+	Blocks int
+}
+
+// ErrStateInvalid is returned when extending a cache that an earlier call left
+// incomplete (cancelled, failed, or truncated with RunConfig.Blocks).
+var ErrStateInvalid = errors.New("dsv4: the sequence cache is incomplete (an earlier call was cancelled, failed or stopped early); start a new state")
+
+// Run is Extend with a context (checked between blocks; on cancellation the
+// state is left invalid) and the options of RunConfig.
+func (m *Model) Run(ctx context.Context, st *State, tokens []int, rc RunConfig) (*Result, error) {
+	if st.invalid {
+		return nil, ErrStateInvalid
+	}
+	want, obs := rc.Want, rc.Obs
 	cfg := m.Cfg
 	n := len(tokens)
 	if n == 0 {
@@ -149,7 +176,14 @@ func (m *Model) Extend(st *State, tokens []int, want LogitRows, obs Observer) (*
 	}
 
 	// §2.3 blocks.
+	st.invalid = true // until the call completes
 	for l, L := range m.Layers {
+		if rc.Blocks > 0 && l >= rc.Blocks {
+			return &Result{}, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		ls := &st.layers[l]
 		visit(BlockIn, l, h, n, hw, 0)
 
@@ -227,5 +261,6 @@ func (m *Model) Extend(st *State, tokens []int, want LogitRows, obs Observer) (*
 	}
 	st.Pos += n
 	st.Tokens = append(st.Tokens, tokens...)
+	st.invalid = false
 	return res, nil
 }

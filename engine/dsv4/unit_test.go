@@ -2,6 +2,8 @@ package dsv4
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -267,5 +269,33 @@ func TestConfigErrorsNameField(t *testing.T) {
 	}
 	if !slices.Equal(c2.CompressRatios, []int{0, 0}) {
 		t.Errorf("default ratios %v", c2.CompressRatios)
+	}
+}
+
+// TensorSpecs and the loader agree: a random checkpoint built from the specs
+// loads (in both stored layouts) and runs.
+func TestRandomSourceLoads(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(goldenDir(t), "bf16", "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []bool{false, true} {
+		m, err := Load(cfg, &RandomSource{Cfg: cfg, Seed: 1, Quantized: q}, DefaultOptions())
+		if err != nil {
+			t.Fatalf("quantized=%v: %v", q, err)
+		}
+		r, err := m.Extend(m.NewState(), []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, LogitsLast, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range r.Logits[0] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				t.Fatalf("quantized=%v: non-finite logit", q)
+			}
+		}
 	}
 }
