@@ -91,3 +91,28 @@ func TestDocumentSplit(t *testing.T) {
 		}
 	}
 }
+
+func TestScoreCompletionTruncation(t *testing.T) {
+	ps, err := ReviewPrompts(1, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Prompt
+	for _, q := range ps {
+		if q.Attrs == (Attributes{Sentiment: "negative", Topic: "hotel", Register: "casual"}) {
+			p = q
+		}
+	}
+	sc := ScoreCompletion(p, " The room was super dirty. The towels were")
+	if !sc.Truncated || sc.Sentences != 1 || sc.InGrammar != 1 || !sc.Followed {
+		t.Fatalf("truncated completion: %+v", sc)
+	}
+	sc = ScoreCompletion(p, " The room was super dirty. The towels were"+EOS)
+	if sc.Truncated || sc.Sentences != 2 || sc.InGrammar != 1 {
+		t.Fatalf("ended completion: %+v", sc)
+	}
+	sc = ScoreCompletion(p, " The room was super clean! Wow, the staff were so welcoming."+EOS+"ignored")
+	if sc.SentimentOK || !sc.TopicOK || !sc.RegisterOK || sc.Followed || sc.InGrammar != 2 {
+		t.Fatalf("wrong-sentiment completion: %+v", sc)
+	}
+}

@@ -158,6 +158,10 @@ func ChatPrompts(seed uint64, n int) ([]Prompt, error) {
 type Score struct {
 	Sentences int `json:"sentences"`
 	InGrammar int `json:"in_grammar"` // sentences in the grammar
+	// Truncated: the completion ended inside a sentence (no EOS, last piece
+	// without . ! ? and out of grammar, as when generation hits its token
+	// limit); that piece is not counted in Sentences/InGrammar.
+	Truncated bool `json:"truncated"`
 	// Reviews and answered review/opinion requests.
 	SentimentOK bool `json:"sentiment_ok"`
 	TopicOK     bool `json:"topic_ok"`
@@ -171,14 +175,25 @@ type Score struct {
 }
 
 // ScoreCompletion scores completion (the text the model generated after
-// p.Text, special tokens allowed) against the prompt's attributes.
+// p.Text, special tokens allowed; anything after EOS is ignored) against the
+// prompt's attributes. Attribute decisions use the whole completion (the
+// truncated tail included, as lexical evidence).
 func ScoreCompletion(p Prompt, completion string) Score {
 	var sc Score
 	text := completion
+	hasEOS := false
 	if k := strings.Index(text, EOS); k >= 0 {
 		text = text[:k]
+		hasEOS = true
 	}
 	l := Classify(text)
+	if n := len(l.Sentences); !hasEOS && n > 0 {
+		last := l.Sentences[n-1]
+		if !last.InGrammar && !strings.ContainsAny(last.Text[len(last.Text)-1:], ".!?") {
+			sc.Truncated = true
+			l.Sentences = l.Sentences[:n-1]
+		}
+	}
 	sc.Sentences = len(l.Sentences)
 	for _, s := range l.Sentences {
 		if s.InGrammar {
