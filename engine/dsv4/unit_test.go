@@ -2,9 +2,9 @@ package dsv4
 
 import (
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
