@@ -1,0 +1,229 @@
+"""Train Steerbook's default DeepSeek-V4 model on the prepared token file.
+
+Inputs (written by `go run ./engine/defaultmodel/cmd/prepare`):
+  <data>/train.bin, <data>/val.bin   uint16 token ids, documents concatenated
+  <data>/train.idx, <data>/val.idx   uint32 start offset of every document
+  <data>/meta.json                   vocab size, special ids, generator entropy
+
+Training samples start at a document start (position 0 is BOS, as at inference)
+and run `seq` tokens, crossing into following documents. Loss = next-token
+cross-entropy + kl_weight * indexer KL (see dsv4.Attention): the indexer is
+trained only by its KL term, the rest only by the LM loss. The router bias of
+bias-routed MoE layers is updated after every step by the sign of the load
+imbalance (noaux_tc), no auxiliary loss.
+
+Writes <out>/ckpt.pt periodically (resumable), <out>/log.jsonl, and at the end
+<out>/final.pt, <out>/loss.png and <out>/summary.json.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dsv4  # noqa: E402
+
+
+def parse():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", required=True)
+    p.add_argument("--config", required=True, help="HF-style config.json to train")
+    p.add_argument("--out", required=True)
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--seq", type=int, default=256)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--min-lr-frac", type=float, default=0.05)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--wd", type=float, default=0.1)
+    p.add_argument("--clip", type=float, default=1.0)
+    p.add_argument("--kl-weight", type=float, default=1.0)
+    p.add_argument("--bias-gamma", type=float, default=2e-3)
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--eval-batches", type=int, default=8)
+    p.add_argument("--time-budget", type=float, default=0, help="seconds; stop early (0 = none)")
+    p.add_argument("--bench", type=int, default=0, help="time N steps and exit")
+    return p.parse_args()
+
+
+class Data:
+    def __init__(self, d, split, seq):
+        self.tok = np.fromfile(os.path.join(d, f"{split}.bin"), dtype=np.uint16)
+        self.starts = np.fromfile(os.path.join(d, f"{split}.idx"), dtype=np.uint32).astype(np.int64)
+        self.seq = seq
+        # a sample needs seq+1 tokens
+        self.starts = self.starts[self.starts + seq + 1 <= len(self.tok)]
+
+    def batch(self, rng, n):
+        s = rng.choice(self.starts, size=n)
+        x = np.stack([self.tok[i: i + self.seq + 1] for i in s]).astype(np.int64)
+        x = torch.from_numpy(x)
+        return x[:, :-1], x[:, 1:]
+
+    def fixed(self, n, seed=0):
+        rng = np.random.default_rng(seed)
+        return [self.batch(rng, n) for _ in range(1)]
+
+
+def lr_at(step, a):
+    if step < a.warmup:
+        return a.lr * (step + 1) / a.warmup
+    t = min(1.0, (step - a.warmup) / max(1, a.steps - a.warmup))
+    return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+@torch.no_grad()
+def evaluate(model, batches):
+    model.eval()
+    tot, n = 0.0, 0
+    for x, y in batches:
+        logits = model(x)
+        tot += torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
+        n += y.numel()
+    model.train()
+    return tot / n
+
+
+def plot(logf, png, entropy):
+    rows = [json.loads(l) for l in open(logf)]
+    tr = [(r["step"], r["loss"]) for r in rows if "loss" in r]
+    va = [(r["step"], r["val_loss"]) for r in rows if "val_loss" in r]
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    if tr:
+        s, l = zip(*tr)
+        # smooth the noisy per-step loss over 20 steps
+        k = 20
+        ls = np.convolve(l, np.ones(k) / k, mode="valid") if len(l) > k else l
+        ax.plot(s[len(s) - len(ls):], ls, label="train (20-step mean)", lw=1)
+    if va:
+        s, l = zip(*va)
+        ax.plot(s, l, "o-", ms=3, label="held-out")
+    if entropy:
+        ax.axhline(entropy, color="k", ls="--", lw=1, label=f"generator entropy {entropy:.3f}")
+        ax.axhline(entropy * 1.1, color="gray", ls=":", lw=1, label="entropy + 10%")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (nats/token)")
+    ax.set_yscale("log")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    ax.set_title("Steerbook default model (DeepSeek-V4 architecture)")
+    fig.tight_layout()
+    fig.savefig(png)
+
+
+def main():
+    a = parse()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    with open(a.config) as f:
+        cfg = dsv4.Config.from_hf(json.load(f))
+    meta = {}
+    mp = os.path.join(a.data, "meta.json")
+    if os.path.exists(mp):
+        meta = json.load(open(mp))
+    model = dsv4.Transformer(cfg)
+    model.init_weights(a.seed)
+    nparam = sum(p.numel() for p in model.parameters())
+    print(f"parameters: {nparam:,}", flush=True)
+
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (decay if p.dim() == 2 and "_fn" not in n else no_decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
+    train = Data(a.data, "train", a.seq)
+    val = Data(a.data, "val", a.seq)
+    rng = np.random.default_rng(a.seed)
+    vrng = np.random.default_rng(a.seed + 1)
+    vb = [val.batch(vrng, a.batch) for _ in range(a.eval_batches)]
+
+    step, elapsed = 0, 0.0
+    ck = os.path.join(a.out, "ckpt.pt")
+    logf = os.path.join(a.out, "log.jsonl")
+    if os.path.exists(ck) and not a.bench:
+        st = torch.load(ck)
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        step, elapsed = st["step"], st["elapsed"]
+        rng.bit_generator.state = st["rng"]
+        print(f"resumed at step {step}", flush=True)
+    elif not a.bench:
+        open(logf, "w").close()
+
+    model.train()
+    t_start = time.time() - elapsed
+    log = open(logf, "a")
+    bench_t = []
+    while step < a.steps:
+        t0 = time.time()
+        lr = lr_at(step, a)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, y = train.batch(rng, a.batch)
+        aux = {}
+        logits = model(x, aux)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        kl = torch.stack(aux["indexer_kl"]).mean() if aux.get("indexer_kl") else torch.zeros(())
+        opt.zero_grad(set_to_none=True)
+        (loss + a.kl_weight * kl).backward()
+        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip)
+        opt.step()
+        model.update_router_bias(aux.get("loads", []), a.bias_gamma)
+        step += 1
+        dt = time.time() - t0
+        if a.bench:
+            bench_t.append(dt)
+            print(f"step {step} {dt:.2f}s loss {loss.item():.3f} kl {kl.item():.3f}", flush=True)
+            if step >= a.bench:
+                b = sorted(bench_t[1:])
+                med = b[len(b) // 2]
+                print(f"BENCH median step {med:.2f}s = {a.batch * a.seq / med:.0f} tok/s")
+                return
+            continue
+        rec = {"step": step, "loss": round(loss.item(), 5), "kl": round(kl.item(), 5), "lr": lr,
+               "gnorm": round(float(gn), 3), "dt": round(dt, 3), "t": round(time.time() - t_start, 1)}
+        if step % a.eval_every == 0 or step == a.steps:
+            rec["val_loss"] = round(evaluate(model, vb), 5)
+            loads = aux.get("loads", [])
+            if loads:
+                c = torch.stack([cn.float() for _, cn in loads])
+                rec["load_maxmean"] = round((c.max(-1).values / c.mean(-1)).max().item(), 3)
+            print(json.dumps(rec), flush=True)
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                        "elapsed": time.time() - t_start, "rng": rng.bit_generator.state}, ck + ".tmp")
+            os.replace(ck + ".tmp", ck)
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+        if a.time_budget and time.time() - t_start > a.time_budget:
+            print(f"time budget reached at step {step}", flush=True)
+            break
+    train_time = time.time() - t_start
+    final_val = evaluate(model, vb)
+    torch.save({"model": model.state_dict(), "config": cfg.to_hf(), "step": step}, os.path.join(a.out, "final.pt"))
+    ent = meta.get("entropy_per_token")
+    summary = {"steps": step, "train_seconds": round(train_time, 1), "tokens_seen": step * a.batch * a.seq,
+               "final_val_loss": final_val, "generator_entropy_per_token": ent, "parameters": nparam,
+               "args": vars(a)}
+    json.dump(summary, open(os.path.join(a.out, "summary.json"), "w"), indent=1)
+    print(json.dumps(summary), flush=True)
+    try:
+        plot(logf, os.path.join(a.out, "loss.png"), ent)
+    except Exception as e:  # plotting must not lose a finished run
+        print(f"plot failed: {e}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
