@@ -61,7 +61,7 @@ func startCapture(stdout, stderr io.Writer) (*fdCapture, error) {
 			c.stop()
 			return nil, fmt.Errorf("kernel: capturing fd %d: %w", t.fd, err)
 		}
-		if err := syscall.Dup2(int(w.Fd()), t.fd); err != nil {
+		if err := dup2(int(w.Fd()), t.fd); err != nil {
 			syscall.Close(saved)
 			r.Close()
 			w.Close()
@@ -153,7 +153,7 @@ func (c *fdCapture) flush() {
 // stop puts the original descriptors back and drains the pipes.
 func (c *fdCapture) stop() {
 	for _, p := range c.pumps {
-		syscall.Dup2(int(p.orig.Fd()), p.fd)
+		dup2(int(p.orig.Fd()), p.fd)
 		p.w.Close()
 		select {
 		case <-p.done:
