@@ -415,3 +415,31 @@ func TestInfoAndDefault(t *testing.T) {
 	RegisterDefault(saved, "")
 	_ = dsv4.Options{}
 }
+
+// Batched generation (shared prefill and decode passes) gives every sequence
+// exactly what it gets alone.
+func TestBatchedGenerationEqualsSingle(t *testing.T) {
+	m := loadTiny(t, "bf16")
+	ctx := context.Background()
+	prompts := tinySeqs(t)
+	opt := GenerateOptions{MaxTokens: 6, Temperature: 0.8, TopK: 20, Seed: 11, IgnoreEOS: true}
+	var order []int
+	opt.OnBatchToken = func(seq, id int, _ string) error { order = append(order, seq); return nil }
+	gens, err := m.generate(ctx, prompts, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.OnBatchToken = nil
+	for i, p := range prompts {
+		one, err := m.GenerateTokens(ctx, p, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(one.Tokens, gens[i].Tokens) {
+			t.Errorf("prompt %d: batched %v, alone %v", i, gens[i].Tokens, one.Tokens)
+		}
+	}
+	if len(order) != 18 || order[0] != 0 || order[1] != 1 || order[2] != 2 {
+		t.Errorf("callback order %v", order)
+	}
+}

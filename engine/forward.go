@@ -150,16 +150,39 @@ func (m *Model) forward(ctx context.Context, seqs [][]int, rc *runConfig) (*Outp
 		if len(toks) == 0 {
 			return nil, fmt.Errorf("engine: forward: sequence %d is empty", i)
 		}
-		obs := &observer{cfg: rc, seq: i, phase: Prefill, seqLen: len(toks)}
-		res, err := m.net.Run(ctx, m.net.NewState(), toks, dsv4.RunConfig{Want: want, Obs: obs, Blocks: rc.blocks})
-		if err != nil {
-			return nil, fmt.Errorf("engine: forward: sequence %d: %w", i, err)
+	}
+	// Sequences go through the model in batches: row-wise work (projections,
+	// MoE, head) runs on all rows of a batch at once, attention per sequence.
+	for lo := 0; lo < len(seqs); {
+		hi, rows := lo, 0
+		for hi < len(seqs) && (hi == lo || (hi-lo < maxBatchSeqs && rows+len(seqs[hi]) <= maxBatchRows)) {
+			rows += len(seqs[hi])
+			hi++
 		}
-		out.Logits[i] = res.Logits
-		step()
+		batch := make([]dsv4.Seq, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			obs := &observer{cfg: rc, seq: i, phase: Prefill, seqLen: len(seqs[i])}
+			batch = append(batch, dsv4.Seq{State: m.net.NewState(), Tokens: seqs[i], Obs: obs, Want: want})
+		}
+		res, err := m.net.RunBatch(ctx, batch, rc.blocks)
+		if err != nil {
+			return nil, fmt.Errorf("engine: forward: sequences %d–%d: %w", lo, hi-1, err)
+		}
+		for i := lo; i < hi; i++ {
+			out.Logits[i] = res[i-lo].Logits
+			step()
+		}
+		lo = hi
 	}
 	return out, nil
 }
+
+// Batch limits of Forward and Capture: enough rows to keep the matrix
+// kernels busy, few enough that activations stay small.
+const (
+	maxBatchSeqs = 64
+	maxBatchRows = 2048
+)
 
 // Session is one sequence being decoded incrementally with its cache (design
 // §5): Prefill the prompt, then Decode one token at a time.

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/steerbook/steerbook/engine/dsv4"
 	"github.com/steerbook/steerbook/engine/tokenizer"
 )
 
@@ -36,7 +37,9 @@ type GenerateOptions struct {
 	// OnToken streams each new token with its text (UTF-8 safe: a character
 	// split across tokens arrives whole with the token that completes it).
 	// Returning an error stops generation with that error.
-	OnToken       func(id int, text string) error
+	OnToken func(id int, text string) error
+	// OnBatchToken is OnToken with the index of the sequence (GenerateBatch).
+	OnBatchToken  func(seq, id int, text string) error
 	Interventions []Intervention
 	// Chat wraps the prompt as one user turn in the DeepSeek-V4 chat format
 	// (chat mode: "<｜Assistant｜></think>"); Thinking selects thinking mode.
@@ -99,18 +102,26 @@ func (m *Model) Generate(ctx context.Context, prompt string, opt GenerateOptions
 	return g, err
 }
 
-// GenerateBatch generates for several prompts; result i equals
-// Generate(ctx, prompts[i], opt) (each prompt uses the same seed).
+// GenerateBatch generates for several prompts at once: the prompts are
+// prefilled together and every decode step runs all unfinished sequences in
+// one batched pass. Result i equals Generate(ctx, prompts[i], opt) (each
+// prompt uses the same seed). OnToken receives the tokens of all sequences
+// interleaved; OnBatchToken says which sequence each belongs to.
 func (m *Model) GenerateBatch(ctx context.Context, prompts []string, opt GenerateOptions) ([]*Generation, error) {
-	out := make([]*Generation, len(prompts))
+	ids := make([][]int, len(prompts))
 	for i, p := range prompts {
-		g, err := m.Generate(ctx, p, opt)
-		out[i] = g
-		if err != nil {
-			return out, fmt.Errorf("engine: generate batch: prompt %d: %w", i, err)
+		var err error
+		if ids[i], err = m.EncodePrompt(p, opt.Chat, opt.Thinking); err != nil {
+			return nil, err
 		}
 	}
-	return out, nil
+	gens, err := m.generate(ctx, ids, opt)
+	for i, g := range gens {
+		if g != nil {
+			g.Prompt = prompts[i]
+		}
+	}
+	return gens, err
 }
 
 func (m *Model) eos() int {
@@ -123,82 +134,153 @@ func (m *Model) eos() int {
 // GenerateTokens is Generate on token ids; it works without a tokenizer
 // (Text then stays empty and Stop is ignored).
 func (m *Model) GenerateTokens(ctx context.Context, prompt []int, opt GenerateOptions) (*Generation, error) {
-	if len(prompt) == 0 {
-		return nil, fmt.Errorf("engine: generate: empty prompt")
+	gens, err := m.generate(ctx, [][]int{prompt}, opt)
+	if len(gens) == 0 {
+		return nil, err
+	}
+	return gens[0], err
+}
+
+// genSeq is the per-sequence state of a (batched) generation.
+type genSeq struct {
+	g      *Generation
+	st     *dsv4.State
+	rng    *rand.Rand
+	seen   map[int]bool
+	dec    *tokenizer.StreamDecoder
+	text   strings.Builder
+	logits []float32
+	done   bool
+}
+
+func (m *Model) generate(ctx context.Context, prompts [][]int, opt GenerateOptions) ([]*Generation, error) {
+	rc := runConfig{ivs: opt.Interventions}
+	if err := checkInterventions(rc.ivs, m); err != nil {
+		return nil, err
 	}
 	maxTok := opt.MaxTokens
 	if maxTok <= 0 {
 		maxTok = 128
 	}
-	g := &Generation{PromptTokens: append([]int(nil), prompt...)}
-	sess := m.NewSession(WithInterventions(opt.Interventions...))
-	ls, err := sess.Prefill(ctx, prompt)
+	B := len(prompts)
+	seqs := make([]*genSeq, B)
+	gens := make([]*Generation, B)
+	batch := make([]dsv4.Seq, 0, B)
+	for b, p := range prompts {
+		if len(p) == 0 {
+			return nil, fmt.Errorf("engine: generate: prompt %d is empty", b)
+		}
+		s := &genSeq{g: &Generation{PromptTokens: append([]int(nil), p...)}, st: m.net.NewState(),
+			rng: rand.New(rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15)), seen: map[int]bool{}}
+		for _, t := range p {
+			s.seen[t] = true
+		}
+		if m.tok != nil {
+			s.dec = m.tok.NewDecoder()
+		}
+		seqs[b], gens[b] = s, s.g
+		batch = append(batch, dsv4.Seq{State: s.st, Tokens: p, Want: dsv4.LogitsLast,
+			Obs: &observer{cfg: &rc, seq: b, phase: Prefill, seqLen: len(p)}})
+	}
+	res, err := m.net.RunBatch(ctx, batch, 0)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("engine: generate: prefill: %w", err)
 	}
-	logits := ls[0]
-	rng := rand.New(rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15))
-	seen := map[int]bool{}
-	for _, t := range prompt {
-		seen[t] = true
+	for b, r := range res {
+		seqs[b].logits = r.Logits[0]
 	}
-	var dec *tokenizer.StreamDecoder
-	if m.tok != nil {
-		dec = m.tok.NewDecoder()
-	}
-	var text strings.Builder
-	s := newSampler(m.VocabSize())
+	sm := newSampler(m.VocabSize())
 	eos := m.eos()
+	finish := func() {
+		for _, s := range seqs {
+			if s.dec != nil && s.g.StopReason != "stop" {
+				s.text.WriteString(s.dec.Flush())
+			}
+			s.g.Text = s.text.String()
+		}
+	}
 	for {
 		if err := ctx.Err(); err != nil {
-			g.StopReason = "cancelled"
-			g.Text = text.String()
-			return g, err
-		}
-		id := s.sample(logits, opt, seen, rng)
-		if id == eos && !opt.IgnoreEOS {
-			g.StopReason = "eos"
-			break
-		}
-		g.Tokens = append(g.Tokens, id)
-		seen[id] = true
-		piece := ""
-		if dec != nil {
-			piece = dec.Add(id)
-			text.WriteString(piece)
-		}
-		if opt.OnToken != nil {
-			if err := opt.OnToken(id, piece); err != nil {
-				g.StopReason = "callback"
-				g.Text = text.String()
-				return g, err
+			for _, s := range seqs {
+				if !s.done {
+					s.g.StopReason = "cancelled"
+				}
 			}
+			finish()
+			return gens, err
 		}
-		if cut, ok := findStop(text.String(), opt.Stop); ok {
-			t := text.String()[:cut]
-			text.Reset()
-			text.WriteString(t)
-			g.StopReason = "stop"
+		batch = batch[:0]
+		for b, s := range seqs {
+			if s.done {
+				continue
+			}
+			id := sm.sample(s.logits, opt, s.seen, s.rng)
+			if id == eos && !opt.IgnoreEOS {
+				s.g.StopReason, s.done = "eos", true
+				continue
+			}
+			s.g.Tokens = append(s.g.Tokens, id)
+			s.seen[id] = true
+			piece := ""
+			if s.dec != nil {
+				piece = s.dec.Add(id)
+				s.text.WriteString(piece)
+			}
+			for _, cb := range []func() error{
+				func() error {
+					if opt.OnToken == nil {
+						return nil
+					}
+					return opt.OnToken(id, piece)
+				},
+				func() error {
+					if opt.OnBatchToken == nil {
+						return nil
+					}
+					return opt.OnBatchToken(b, id, piece)
+				},
+			} {
+				if err := cb(); err != nil {
+					s.g.StopReason = "callback"
+					finish()
+					return gens, err
+				}
+			}
+			if cut, ok := findStop(s.text.String(), opt.Stop); ok {
+				t := s.text.String()[:cut]
+				s.text.Reset()
+				s.text.WriteString(t)
+				s.g.StopReason, s.done = "stop", true
+				continue
+			}
+			if len(s.g.Tokens) >= maxTok {
+				s.g.StopReason, s.done = "length", true
+				continue
+			}
+			batch = append(batch, dsv4.Seq{State: s.st, Tokens: []int{id}, Want: dsv4.LogitsLast,
+				Obs: &observer{cfg: &rc, seq: b, phase: Decode, seqLen: s.st.Pos + 1}})
+		}
+		if len(batch) == 0 {
 			break
 		}
-		if len(g.Tokens) >= maxTok {
-			g.StopReason = "length"
-			break
-		}
-		if logits, err = sess.Decode(ctx, id); err != nil {
-			g.Text = text.String()
+		res, err := m.net.RunBatch(ctx, batch, 0)
+		if err != nil {
 			if ctx.Err() != nil {
-				g.StopReason = "cancelled"
-				return g, ctx.Err()
+				continue // reported as cancelled at the top of the loop
 			}
-			return g, err
+			finish()
+			return gens, fmt.Errorf("engine: generate: %w", err)
+		}
+		j := 0
+		for _, s := range seqs {
+			if !s.done {
+				s.logits = res[j].Logits[0]
+				j++
+			}
 		}
 	}
-	if dec != nil && g.StopReason != "stop" {
-		text.WriteString(dec.Flush())
-	}
-	g.Text = text.String()
-	return g, nil
+	finish()
+	return gens, nil
 }
 
 func findStop(text string, stops []string) (int, bool) {

@@ -111,31 +111,67 @@ var ErrStateInvalid = errors.New("dsv4: the sequence cache is incomplete (an ear
 // Run is Extend with a context (checked between blocks; on cancellation the
 // state is left invalid) and the options of RunConfig.
 func (m *Model) Run(ctx context.Context, st *State, tokens []int, rc RunConfig) (*Result, error) {
-	if st.invalid {
-		return nil, ErrStateInvalid
+	res, err := m.RunBatch(ctx, []Seq{{State: st, Tokens: tokens, Obs: rc.Obs, Want: rc.Want}}, rc.Blocks)
+	if err != nil {
+		return nil, err
 	}
-	want, obs := rc.Want, rc.Obs
+	return res[0], nil
+}
+
+// Seq is one sequence of a batched call: its cache, the tokens to append,
+// its observer (may be nil) and which logits it wants.
+type Seq struct {
+	State  *State
+	Tokens []int
+	Obs    Observer
+	Want   LogitRows
+}
+
+// RunBatch extends several sequences in one pass: every row-wise part
+// (embedding, hyper-connections, norms, projections inside the MoE, the head)
+// runs on the rows of all sequences together, attention runs per sequence on
+// its own cache. Each sequence's result equals a Run of it alone. Observers
+// are visited sequence by sequence, in batch order, at every site. blocks > 0
+// stops after that many blocks (see RunConfig.Blocks).
+func (m *Model) RunBatch(ctx context.Context, seqs []Seq, blocks int) ([]*Result, error) {
 	cfg := m.Cfg
-	n := len(tokens)
-	if n == 0 {
-		return &Result{}, nil
-	}
-	for i, t := range tokens {
-		if t < 0 || t >= cfg.VocabSize {
-			return nil, fmt.Errorf("token %d at position %d: outside the vocabulary [0,%d)", t, st.Pos+i, cfg.VocabSize)
+	B := len(seqs)
+	off := make([]int, B+1)
+	for b, sq := range seqs {
+		if sq.State.invalid {
+			return nil, ErrStateInvalid
 		}
+		for i, t := range sq.Tokens {
+			if t < 0 || t >= cfg.VocabSize {
+				return nil, fmt.Errorf("sequence %d: token %d at position %d: outside the vocabulary [0,%d)", b, t, sq.State.Pos+i, cfg.VocabSize)
+			}
+		}
+		off[b+1] = off[b] + len(sq.Tokens)
+	}
+	n := off[B]
+	results := make([]*Result, B)
+	for b := range results {
+		results[b] = &Result{}
+	}
+	if n == 0 {
+		return results, nil
+	}
+	tokens := make([]int, 0, n)
+	for _, sq := range seqs {
+		tokens = append(tokens, sq.Tokens...)
 	}
 	D, nS := cfg.HiddenSize, cfg.HCMult
 	hw := nS * D
-	pos0 := st.Pos
 	eps := float32(cfg.RMSNormEps)
-	visit := func(s Site, layer int, data []float32, rows, width int, row0 int) *Visit {
-		if obs == nil || !obs.Wants(s, layer) {
-			return nil
+	// visit offers the rows of every sequence to its observer.
+	visit := func(s Site, layer int, data []float32, width int) {
+		for b, sq := range seqs {
+			if sq.Obs == nil || len(sq.Tokens) == 0 || !sq.Obs.Wants(s, layer) {
+				continue
+			}
+			sq.Obs.Visit(&Visit{Site: s, Layer: layer, Pos0: sq.State.Pos, Tokens: sq.Tokens, Rows: off[b+1] - off[b],
+				Width: width, Data: data[off[b]*width : off[b+1]*width]})
 		}
-		v := &Visit{Site: s, Layer: layer, Pos0: pos0 + row0, Tokens: tokens[row0 : row0+rows], Rows: rows, Width: width, Data: data}
-		obs.Visit(v)
-		return v
 	}
 
 	// §2.1 embedding, expanded to the hc_mult streams.
@@ -176,91 +212,132 @@ func (m *Model) Run(ctx context.Context, st *State, tokens []int, rc RunConfig) 
 	}
 
 	// §2.3 blocks.
-	st.invalid = true // until the call completes
+	for _, sq := range seqs {
+		sq.State.invalid = true // until the call completes
+	}
+	E, K := cfg.NRoutedExperts, cfg.NumExpertsPerTok
 	for l, L := range m.Layers {
-		if rc.Blocks > 0 && l >= rc.Blocks {
-			return &Result{}, nil
+		if blocks > 0 && l >= blocks {
+			return results, nil
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		ls := &st.layers[l]
-		visit(BlockIn, l, h, n, hw, 0)
+		visit(BlockIn, l, h, hw)
 
 		hcPre(&L.hcAttn)
-		visit(AttnIn, l, y, n, D, 0)
+		visit(AttnIn, l, y, D)
 		norm(L.AttnNorm)
-		m.attention(L, ls, xn, n, pos0, sub)
-		visit(AttnOut, l, sub, n, D, 0)
+		for b, sq := range seqs {
+			if nb := off[b+1] - off[b]; nb > 0 {
+				m.attention(L, &sq.State.layers[l], xn[off[b]*D:off[b+1]*D], nb, sq.State.Pos, sub[off[b]*D:off[b+1]*D])
+			}
+		}
+		visit(AttnOut, l, sub, D)
 		hcPostAll()
 
 		hcPre(&L.hcFFN)
-		visit(FFNIn, l, y, n, D, 0)
+		visit(FFNIn, l, y, D)
 		norm(L.FFNNorm)
 		scores, experts, weights := m.route(L, xn, tokens, n)
-		if obs != nil && obs.Wants(Router, l) {
+		for b, sq := range seqs {
+			nb := off[b+1] - off[b]
+			if sq.Obs == nil || nb == 0 || !sq.Obs.Wants(Router, l) {
+				continue
+			}
 			// The observer sees scores and the choice made from them. Editing
 			// Experts/Weights changes the routing directly; editing the scores
 			// re-derives the choice from the edited scores.
-			before := append([]float32(nil), scores...)
-			v := &Visit{Site: Router, Layer: l, Pos0: pos0, Tokens: tokens, Rows: n, Width: cfg.NRoutedExperts,
-				Data: scores, Experts: experts, Weights: weights, TopK: cfg.NumExpertsPerTok}
-			obs.Visit(v)
-			if !slices.Equal(before, scores) {
-				m.selectExperts(L, scores, tokens, n, experts, weights)
+			sc := scores[off[b]*E : off[b+1]*E]
+			ex := experts[off[b]*K : off[b+1]*K]
+			wt := weights[off[b]*K : off[b+1]*K]
+			before := append([]float32(nil), sc...)
+			sq.Obs.Visit(&Visit{Site: Router, Layer: l, Pos0: sq.State.Pos, Tokens: sq.Tokens, Rows: nb, Width: E,
+				Data: sc, Experts: ex, Weights: wt, TopK: K})
+			if !slices.Equal(before, sc) {
+				m.selectExperts(L, sc, sq.Tokens, nb, ex, wt)
 			}
-			for _, e := range experts {
-				if e < 0 || e >= cfg.NRoutedExperts {
-					return nil, fmt.Errorf("router hook at layer %d: expert id %d out of range [0,%d)", l, e, cfg.NRoutedExperts)
+			for _, e := range ex {
+				if e < 0 || e >= E {
+					return nil, fmt.Errorf("router hook at layer %d: expert id %d out of range [0,%d)", l, e, E)
 				}
 			}
 		}
 		m.moe(L, xn, n, experts, weights, sub)
-		visit(FFNOut, l, sub, n, D, 0)
+		visit(FFNOut, l, sub, D)
 		hcPostAll()
-		visit(BlockOut, l, h, n, hw, 0)
+		visit(BlockOut, l, h, hw)
 	}
 
 	// §2.11 head, only for the rows that are wanted.
-	r0, rows := 0, 0
-	switch {
-	case want == LogitsAll || (obs != nil && (obs.Wants(Final, -1) || obs.Wants(Logits, -1))):
-		r0, rows = 0, n
-	case want == LogitsLast:
-		r0, rows = n-1, 1
+	type span struct{ r0, rows, at int }
+	spans := make([]span, B)
+	R := 0
+	for b, sq := range seqs {
+		nb := off[b+1] - off[b]
+		sp := span{at: R}
+		switch {
+		case nb == 0:
+		case sq.Want == LogitsAll || (sq.Obs != nil && (sq.Obs.Wants(Final, -1) || sq.Obs.Wants(Logits, -1))):
+			sp.r0, sp.rows = off[b], nb
+		case sq.Want == LogitsLast:
+			sp.r0, sp.rows = off[b+1]-1, 1
+		}
+		spans[b] = sp
+		R += sp.rows
 	}
-	res := &Result{}
-	if rows > 0 {
-		mx := make([]float32, rows*nS)
-		hcMixes(&m.hcHead, h[r0*hw:], rows, cfg.RMSNormEps, mx)
-		z := y[:rows*D]
+	if R > 0 {
+		hh := make([]float32, R*hw)
+		for _, sp := range spans {
+			copy(hh[sp.at*hw:], h[sp.r0*hw:(sp.r0+sp.rows)*hw])
+		}
+		mx := make([]float32, R*nS)
+		hcMixes(&m.hcHead, hh, R, cfg.RMSNormEps, mx)
+		z := make([]float32, R*D)
 		pre := make([]float32, nS)
-		for i := 0; i < rows; i++ {
+		for i := 0; i < R; i++ {
 			for j := 0; j < nS; j++ {
 				pre[j] = sigmoid(mx[i*nS+j]*m.hcHead.scale[0]+m.hcHead.base[j]) + float32(cfg.HCEps)
 			}
-			hcCollapse(z[i*D:(i+1)*D], h[(r0+i)*hw:(r0+i+1)*hw], pre, D)
+			hcCollapse(z[i*D:(i+1)*D], hh[i*hw:(i+1)*hw], pre, D)
 		}
-		visit(Final, -1, z, rows, D, r0)
-		for i := 0; i < rows; i++ {
+		headVisit := func(s Site, data []float32, width int) {
+			for b, sq := range seqs {
+				sp := spans[b]
+				if sp.rows == 0 || sq.Obs == nil || !sq.Obs.Wants(s, -1) {
+					continue
+				}
+				r0 := sp.r0 - off[b]
+				sq.Obs.Visit(&Visit{Site: s, Layer: -1, Pos0: sq.State.Pos + r0, Tokens: sq.Tokens[r0 : r0+sp.rows], Rows: sp.rows,
+					Width: width, Data: data[sp.at*width : (sp.at+sp.rows)*width]})
+			}
+		}
+		headVisit(Final, z, D)
+		for i := 0; i < R; i++ {
 			rmsNorm(z[i*D:(i+1)*D], z[i*D:(i+1)*D], m.Norm, eps)
 		}
 		V := cfg.VocabSize
-		logits := make([]float32, rows*V)
-		m.Head.MatMul(logits, z, rows)
-		visit(Logits, -1, logits, rows, V, r0)
-		keep := func(i int) { res.Logits = append(res.Logits, logits[i*V:(i+1)*V:(i+1)*V]) }
-		switch want {
-		case LogitsAll:
-			for i := 0; i < rows; i++ {
-				keep(i)
+		logits := make([]float32, R*V)
+		m.Head.MatMul(logits, z, R)
+		headVisit(Logits, logits, V)
+		for b, sq := range seqs {
+			sp := spans[b]
+			keep := func(i int) { results[b].Logits = append(results[b].Logits, logits[i*V:(i+1)*V:(i+1)*V]) }
+			switch {
+			case sp.rows == 0:
+			case sq.Want == LogitsAll:
+				for i := 0; i < sp.rows; i++ {
+					keep(sp.at + i)
+				}
+			case sq.Want == LogitsLast:
+				keep(sp.at + sp.rows - 1)
 			}
-		case LogitsLast:
-			keep(rows - 1)
 		}
 	}
-	st.Pos += n
-	st.Tokens = append(st.Tokens, tokens...)
-	st.invalid = false
-	return res, nil
+	for _, sq := range seqs {
+		sq.State.Pos += len(sq.Tokens)
+		sq.State.Tokens = append(sq.State.Tokens, sq.Tokens...)
+		sq.State.invalid = false
+	}
+	return results, nil
 }
