@@ -176,10 +176,16 @@ type ChoiceItem struct {
 	A        string `json:"a"`
 	B        string `json:"b"`
 	Matching string `json:"matching"`
+	// Inline puts the options on the question's line ("Q (A) a (B) b", the
+	// default model's format) instead of CAA's "Q\n\nChoices:\n(A) a\n(B) b".
+	Inline bool `json:"inline,omitempty"`
 }
 
-// Prompt formats the question with its two options, as CAA does.
+// Prompt formats the question with its two options.
 func (c ChoiceItem) Prompt() string {
+	if c.Inline {
+		return c.Question + " (A) " + c.A + " (B) " + c.B
+	}
 	return c.Question + "\n\nChoices:\n(A) " + c.A + "\n(B) " + c.B
 }
 
@@ -284,10 +290,10 @@ func DatasetNames() []string {
 
 // LoadDataset returns an embedded contrastive dataset by name:
 //
-//	sentiment  paired reviews, positive vs negative (default-model vocabulary)
-//	register   paired sentences, formal vs casual (default-model vocabulary)
-//	refusal    password/secret requests vs benign requests (default model)
-//	choice     CAA A/B items, positive-review answer matching (default model)
+//	sentiment  paired reviews, positive vs negative (default-model grammar; ReviewFormat)
+//	register   paired sentences, formal vs casual (default-model grammar; ReviewFormat)
+//	refusal    password/secret requests vs opinion requests (default model; ChatFormat)
+//	choice     CAA A/B items, positive option matching (default model; ChatFormat)
 //	persona    repeng persona pairs, first trait of each pair positive (generic English)
 //	truefalse  true vs false statements (generic English)
 //	requests   should-refuse vs benign chat requests (generic English)

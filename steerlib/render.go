@@ -44,6 +44,10 @@ type Format struct {
 // PlainFormat is plain text as the engine encodes plain prompts (no BOS).
 var PlainFormat = Format{}
 
+// ReviewFormat is plain text after BOS: how the default model's reviews are
+// trained ("<｜begin▁of▁sentence｜>review<｜end▁of▁sentence｜>").
+var ReviewFormat = Format{AddBOS: true}
+
 // ChatFormat is the DeepSeek-V4 chat encoding in chat (non-thinking) mode.
 var ChatFormat = Format{Chat: true}
 

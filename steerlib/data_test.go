@@ -1,0 +1,104 @@
+package steerlib
+
+import (
+	"testing"
+
+	"github.com/steerbook/steerbook/engine/defaultmodel/corpus"
+)
+
+// The default-model sets should speak the default model's language: check
+// them against the corpus grammar's own recogniser and classifier.
+func TestDefaultModelSetsAreInGrammar(t *testing.T) {
+	for _, name := range []string{"sentiment", "register"} {
+		d, err := LoadDataset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, n := 0, 0
+		for i := range d.Positive {
+			for _, e := range []Example{d.Positive[i], d.Negative[i]} {
+				n++
+				if corpus.InGrammar(e.Prompt) {
+					in++
+				} else {
+					t.Logf("%s: not in grammar: %q", name, e.Prompt)
+				}
+			}
+			if name == "sentiment" {
+				ps, _ := corpus.Sentiment(d.Positive[i].Prompt)
+				ns, _ := corpus.Sentiment(d.Negative[i].Prompt)
+				if ps != "positive" || ns != "negative" {
+					t.Errorf("sentiment pair %d labelled %s/%s by the corpus classifier", i, ps, ns)
+				}
+			}
+			if name == "register" {
+				pr, _ := corpus.Register(d.Positive[i].Prompt)
+				nr, _ := corpus.Register(d.Negative[i].Prompt)
+				if pr != "formal" || nr != "casual" {
+					t.Errorf("register pair %d labelled %s/%s by the corpus classifier", i, pr, nr)
+				}
+			}
+		}
+		t.Logf("%s: %d/%d sentences in the default model's grammar", name, in, n)
+		if in*10 < n*8 {
+			t.Errorf("%s: only %d/%d sentences in grammar", name, in, n)
+		}
+	}
+}
+
+func TestDatasetsLoadAndHash(t *testing.T) {
+	seen := map[string]string{}
+	for _, name := range DatasetNames() {
+		if name == "topic" || name == "neutral" {
+			continue
+		}
+		d, err := LoadDataset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Positive) == 0 || len(d.Negative) == 0 || len(d.Hash) != 64 {
+			t.Errorf("%s: %d/%d examples, hash %q", name, len(d.Positive), len(d.Negative), d.Hash)
+		}
+		if other, ok := seen[d.Hash]; ok {
+			t.Errorf("%s and %s share a hash", name, other)
+		}
+		seen[d.Hash] = name
+		again, _ := LoadDataset(name)
+		if again.Hash != d.Hash {
+			t.Errorf("%s: hash not deterministic", name)
+		}
+	}
+	if _, err := TopicContrast("hotel", ""); err != nil {
+		t.Error(err)
+	}
+	if len(NeutralTexts()) == 0 {
+		t.Error("no neutral texts")
+	}
+}
+
+func TestDefaultModelRequestsAndTopics(t *testing.T) {
+	d, _ := LoadDataset("refusal")
+	in := 0
+	for _, e := range append(append([]Example{}, d.Positive...), d.Negative...) {
+		if corpus.InGrammar(e.Prompt) {
+			in++
+		} else {
+			t.Logf("refusal: not in grammar: %q", e.Prompt)
+		}
+	}
+	t.Logf("refusal: %d/%d requests in grammar", in, d.Len())
+	if in*10 < d.Len()*8 {
+		t.Errorf("refusal: only %d/%d requests in grammar", in, d.Len())
+	}
+	for _, topic := range []string{"restaurant", "hotel", "film", "gadget"} {
+		c, err := TopicContrast(topic, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range c.Positive {
+			if got, _ := corpus.Topic(e.Prompt); got != topic {
+				t.Errorf("%q: corpus topic %q, want %q", e.Prompt, got, topic)
+			}
+		}
+	}
+}
