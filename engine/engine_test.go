@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/steerbook/steerbook/engine/safetensors"
@@ -161,3 +162,57 @@ func fmtPos(si, p int, d float64) string {
 }
 
 var _ = slices.Equal[[]int]
+
+// Broken checkpoints are errors that name the file or tensor, never panics.
+func TestLoadBrokenCheckpoints(t *testing.T) {
+	src := filepath.Join(goldenDir(t), "fp8")
+	copyDir := func() string {
+		d := t.TempDir()
+		ents, _ := os.ReadDir(src)
+		for _, e := range ents {
+			b, err := os.ReadFile(filepath.Join(src, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(d, e.Name()), b, 0o644)
+		}
+		return d
+	}
+	shard := "model-00002-of-00002.safetensors"
+	cases := map[string]func(d string) string{
+		"missing shard": func(d string) string { os.Remove(filepath.Join(d, shard)); return shard },
+		"truncated shard": func(d string) string {
+			p := filepath.Join(d, shard)
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)/2], 0o644)
+			return shard
+		},
+		"bad config": func(d string) string {
+			p := filepath.Join(d, "config.json")
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, []byte(strings.Replace(string(b), `"o_groups": 2`, `"o_groups": 3`, 1)), 0o644)
+			return "o_groups"
+		},
+		"shape disagrees with config": func(d string) string {
+			p := filepath.Join(d, "config.json")
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, []byte(strings.Replace(string(b), `"q_lora_rank": 64`, `"q_lora_rank": 32`, 1)), 0o644)
+			return "wq_a"
+		},
+	}
+	for name, breakIt := range cases {
+		d := copyDir()
+		want := breakIt(d)
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: panic %v", name, r)
+				}
+			}()
+			_, err := Load(d)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error %v does not name %q", name, err, want)
+			}
+		}()
+	}
+}
