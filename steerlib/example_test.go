@@ -21,8 +21,8 @@ func ExampleLoadDataset() {
 	fmt.Println(DatasetNames())
 	// Output:
 	// sentiment 24 24 true
-	// The food at this restaurant was delicious and the staff were friendly.
-	// The food at this restaurant was awful and the staff were rude.
+	// I had dinner at this restaurant last week and it was excellent.
+	// I had dinner at this restaurant last week and it was disappointing.
 	// [choice neutral persona refusal register requests sentiment topic truefalse]
 }
 
