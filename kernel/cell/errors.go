@@ -24,7 +24,7 @@ type panicFilter struct {
 	lines []string
 }
 
-var panicLine = regexp.MustCompile(`^(?:([A-Za-z_.0-9-]*):)?(\d+):(\d+): panic: (.*)\n?$`)
+var panicLine = regexp.MustCompile(`^(?:([A-Za-z_.0-9-]*):)?(\d+)(?::(\d+))?: panic: (.*)\n?$`)
 
 // cellLine splits a line number from yaegi into cell number and cell line.
 func cellLine(l int) (cell, line int) { return l / cellLineBase, l % cellLineBase }
@@ -86,7 +86,7 @@ func traceback(src string, n, line int, msg string) []string {
 	return append(tb, msg)
 }
 
-var posPrefix = regexp.MustCompile(`^(?:(cell|_\.go):)?(\d+):(\d+): `)
+var posPrefix = regexp.MustCompile(`^(?:(cell|_\.go):)?(\d+)(?::(\d+))?: `)
 
 // translate turns a yaegi error into an Error with the cell line and, for
 // yaegi's known gaps, a message that names the construct and the workaround.
@@ -111,8 +111,7 @@ func (s *Session) translate(err error, trace []string, c *parsedCell, n int) err
 				line = l
 			}
 			where := fmt.Sprintf("cell [%d]", cn)
-			fn := strings.TrimSuffix(strings.TrimPrefix(m[4], "main."), "(...)")
-			fn = strings.TrimPrefix(fn, "main")
+			fn := s.funcAt(cn, l)
 			if fn == "" {
 				fn = "<cell>"
 			}
@@ -135,9 +134,11 @@ func (s *Session) translate(err error, trace []string, c *parsedCell, n int) err
 		var cn int
 		cn, line = cellLine(raw)
 		if cn != n && m[1] == "cell" {
-			// An error in code from an earlier cell (a re-bound caller).
-			msg = fmt.Sprintf("%s (in code from cell [%d], line %d)", msg[len(m[0]):], cn, line)
-			line = 0
+			// yaegi points at code from an earlier cell: the definition of
+			// something this cell uses (a generic function it could not
+			// instantiate, a re-bound caller). Point at the use.
+			msg = fmt.Sprintf("%s (at the definition in cell [%d], line %d)", msg[len(m[0]):], cn, line)
+			line = s.lineUsing(c, cn)
 		} else {
 			msg = msg[len(m[0]):]
 		}
@@ -146,6 +147,13 @@ func (s *Session) translate(err error, trace []string, c *parsedCell, n int) err
 		return s.nilType(c, n, line)
 	}
 	name := "CompileError"
+	if strings.Contains(msg, "definition loop") {
+		// yaegi says this when a declaration uses a name it cannot
+		// resolve; name the culprit when the cell shows one.
+		if u := s.undefinedIn(c); len(u) > 0 {
+			msg = "undefined: " + strings.Join(u, ", ") + " (yaegi reported: " + msg + ")"
+		}
+	}
 	if expl, ok := explainCompile(msg, c, line); ok {
 		msg = expl
 		name = "Unsupported"
@@ -178,9 +186,12 @@ func explainCompile(msg string, c *parsedCell, line int) (string, bool) {
 	switch {
 	case strings.Contains(msg, "undefined type for"):
 		return msg + ": yaegi v0.16.1 cannot infer the type arguments of this generic call (variadic generic functions and some nested calls are not inferred). Instantiate it explicitly, e.g. `Sum[float64](1.5, 2.5)`", true
-	case strings.Contains(msg, "constant definition loop"), strings.Contains(msg, "variable definition loop") && strings.Contains(c.src, "["):
+	case (strings.Contains(msg, "constant definition loop") || strings.Contains(msg, "variable definition loop")) && strings.Contains(c.src, "["):
 		return msg + ": yaegi v0.16.1 mis-handles this generic declaration or call. Instantiate generic functions and types explicitly (`NewMatrix[float64](2, 3)`), or use a non-generic version", true
-	case strings.HasPrefix(msg, "unable to find source related to"):
+	case strings.Contains(msg, "unable to find source related to"):
+		if m := regexp.MustCompile(`related to: "([^"]*)"`).FindStringSubmatch(msg); m != nil {
+			msg = fmt.Sprintf("package %q is not available in this kernel", m[1])
+		}
 		return msg + ": the package is neither in the standard library tables (Go 1.22 API) nor among the preloaded packages (gonum mat/stat/floats, gonum plot, display, engine, steerlib). yaegi cannot load modules at run time", true
 	case strings.Contains(msg, "undefined selector") && (strings.Contains(msg, "slices") || strings.Contains(msg, "maps")):
 		return msg + ": generic functions of slices and maps are mostly missing in yaegi v0.16.1; use sort.Slice / sort.Float64s or a loop", true

@@ -184,7 +184,25 @@ func (r *rewriter) orderArgs(args []ast.Expr) {
 		}
 	}
 	if swap < 0 {
+		if first.Kind == token.FLOAT {
+			// Only literals, a float first: make it a typed float64,
+			// since an untyped float does not satisfy the constraint.
+			r.es.insert(r.c.off(args[0].Pos()), "float64(")
+			r.es.insert(r.c.off(args[0].End()), ")")
+		}
 		return
+	}
+	if first.Kind == token.FLOAT && swap >= 0 {
+		if _, isLit := lit(args[swap]); isLit {
+			r.es.insert(r.c.off(args[swap].Pos()), "float64(")
+			r.es.insert(r.c.off(args[swap].End()), ")")
+			a, b := args[0], args[swap]
+			as, ae := r.c.off(a.Pos()), r.c.off(a.End())
+			bs, be := r.c.off(b.Pos()), r.c.off(b.End())
+			r.es.add(as, ae, "float64("+r.c.src[bs:be]+")")
+			r.es.add(bs, be, r.c.src[as:ae])
+			return
+		}
 	}
 	a, b := args[0], args[swap]
 	as, ae := r.c.off(a.Pos()), r.c.off(a.End())

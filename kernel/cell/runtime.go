@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/debug"
+	"sort"
+	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/traefik/yaegi/interp"
 )
@@ -18,36 +21,15 @@ import (
 
 const runtimePath = "steerbook.internal/sbrt"
 
-// prelude runs once per session. The helpers are interpreted so that type
-// assertions see methods of types defined in cells, which compiled code
-// cannot (yaegi hands compiled code the bare struct).
+// prelude runs once per session.
 const prelude = `import __sb "steerbook.internal/sbrt"
 
 var ctx = __sb.Ctx()
 
-func __sbCapture(vs ...any) {
-	__sb.Begin(len(vs))
-	for _, v := range vs {
-		var b map[string]any
-		var s string
-		kind := 0
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					kind = 0
-				}
-			}()
-			if r, ok := v.(interface{ MIMEBundle() map[string]any }); ok {
-				b, kind = r.MIMEBundle(), 1
-			} else if e, ok := v.(interface{ Error() string }); ok {
-				s, kind = e.Error(), 2
-			} else if st, ok := v.(interface{ String() string }); ok {
-				s, kind = st.String(), 2
-			}
-		}()
-		__sb.Capture(v, kind, b, s)
-	}
-}
+// __sbCapture receives the values of a trailing expression. It is a
+// variable, re-assigned by captureHelper whenever cells define types with
+// MIMEBundle, Error or String methods.
+var __sbCapture func(vs ...any)
 
 func __sbGo(cell, line int, f func()) {
 	go func() {
@@ -116,6 +98,7 @@ func (s *Session) runtimeSymbols() interp.Exports {
 			s.capMu.Unlock()
 		}),
 		"Capture": reflect.ValueOf(func(v any, kind int, b map[string]any, str string) {
+			v = unwrapInterp(v)
 			s.capMu.Lock()
 			s.captured = append(s.captured, captured{v: v, kind: kind, b: b, s: str})
 			s.capMu.Unlock()
@@ -125,6 +108,80 @@ func (s *Session) runtimeSymbols() interp.Exports {
 		}),
 		"Clear": reflect.ValueOf(clearValue),
 	}}
+}
+
+// unwrapInterp returns the value inside yaegi's wrapper for values of
+// interpreted types that travel as `any` (interp.valueInterface, an
+// unexported struct holding a node and the reflect.Value). Compiled code
+// (fmt, display.Bundle) would otherwise print the wrapper.
+func unwrapInterp(v any) any {
+	for i := 0; i < 8; i++ {
+		rv := reflect.ValueOf(v)
+		if !rv.IsValid() || rv.Kind() != reflect.Struct || rv.Type().Name() != "valueInterface" ||
+			rv.Type().PkgPath() != "github.com/traefik/yaegi/interp" {
+			return v
+		}
+		p := reflect.New(rv.Type()).Elem()
+		p.Set(rv)
+		f := p.FieldByName("value")
+		if !f.IsValid() || f.Type() != reflect.TypeOf(reflect.Value{}) {
+			return v
+		}
+		inner := *(*reflect.Value)(unsafe.Pointer(f.UnsafeAddr()))
+		if !inner.IsValid() || !inner.CanInterface() {
+			return nil
+		}
+		v = inner.Interface()
+	}
+	return v
+}
+
+// captureHelper is the source of __sbCapture for the methods cells have
+// defined. yaegi's interface assertions and type switches misfire on
+// interpreted types (a value with a String method matches a MIMEBundle
+// case), but concrete type assertions work: so the helper asserts each
+// cell type that has one of the rendering methods.
+func captureHelper(methods map[string]*methodRec) string {
+	var types []string
+	has := map[string]map[string]bool{}
+	for _, m := range methods {
+		if m.dispatch == "" && m.text == "" {
+			continue
+		}
+		if m.name == "MIMEBundle" || m.name == "String" || m.name == "Error" {
+			if has[m.recv] == nil {
+				has[m.recv] = map[string]bool{}
+				types = append(types, m.recv)
+			}
+			has[m.recv][m.name] = true
+		}
+	}
+	sort.Strings(types)
+	var sb strings.Builder
+	sb.WriteString("__sbCapture = func(vs ...any) { __sb.Begin(len(vs)); for _, v := range vs { var b map[string]any; s := \"\"; k := 0; ")
+	first := true
+	for _, t := range types {
+		for _, ptr := range []string{"", "*"} {
+			if !first {
+				sb.WriteString(" else ")
+			}
+			first = false
+			fmt.Fprintf(&sb, "if x, ok := v.(%s%s); ok { ", ptr, t)
+			switch {
+			case has[t]["MIMEBundle"]:
+				sb.WriteString("b = x.MIMEBundle(); k = 1 }")
+			case has[t]["Error"]:
+				sb.WriteString("s = x.Error(); k = 2 }")
+			default:
+				sb.WriteString("s = x.String(); k = 2 }")
+			}
+		}
+	}
+	if !first {
+		sb.WriteString("; ")
+	}
+	sb.WriteString("__sb.Capture(v, k, b, s) } }")
+	return sb.String()
 }
 
 // clearValue implements the clear builtin for maps and slices.

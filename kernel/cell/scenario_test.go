@@ -151,7 +151,7 @@ func runScenario(t *testing.T, file string, cells []*scenarioCell) {
 		for _, e := range c.expect {
 			switch e.section {
 			case "stdout":
-				if out != e.body+"\n" && out != e.body {
+				if strings.TrimRight(out, " \n") != strings.TrimRight(e.body, " \n") {
 					t.Errorf("%s: stdout\n got: %q\nwant: %q", where, out, e.body)
 				}
 			case "value":

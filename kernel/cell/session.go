@@ -34,13 +34,16 @@ import (
 	"github.com/steerbook/steerbook/kernel/symbols"
 )
 
+const displayPath = "github.com/steerbook/steerbook/kernel/display"
+
 // Options configures a Session.
 type Options struct {
 	// Stdout and Stderr receive what cells print through fmt, log, print
 	// and println. Nil means os.Stdout / os.Stderr.
 	Stdout, Stderr io.Writer
-	// Stdin reads one line from the user (Jupyter's input_request). Nil
-	// means cells cannot read input.
+	// Stdin reads one line from the user (Jupyter's input_request). Cells
+	// call it through display.Input and display.Password. Nil means cells
+	// cannot read input.
 	Stdin func(prompt string, password bool) (string, error)
 }
 
@@ -105,6 +108,8 @@ type Session struct {
 	types   map[string]*typeRec
 	values  map[string]*valueRec // vars, consts, := globals
 	cellN   int
+
+	capHelper string // source of the current __sbCapture
 }
 
 type funcRec struct {
@@ -116,6 +121,7 @@ type funcRec struct {
 	assign  string // chunk that (re)binds the function variable, for re-binding after a dependency changes
 	refs    map[string]bool
 	cell    int
+	lines   [2]int // first and last cell line of the declaration
 }
 
 type methodRec struct {
@@ -125,7 +131,9 @@ type methodRec struct {
 	doc        string
 	dispatch   string // name of the dispatch variable; "" for methods of generic types
 	text       string
+	assign     string // chunk that re-binds the dispatch variable
 	cell       int
+	lines      [2]int
 }
 
 type typeRec struct {
@@ -162,11 +170,10 @@ func New(opts Options) (*Session, error) {
 	}
 	s.errw = &panicFilter{w: opts.Stderr}
 	iopts := interp.Options{Stdout: opts.Stdout, Stderr: s.errw, Env: os.Environ()}
-	if opts.Stdin != nil {
-		iopts.Stdin = &lineReader{read: opts.Stdin}
-	}
 	s.in = interp.New(iopts)
-	for _, tbl := range []interp.Exports{stdlib.Symbols, symbols.Symbols, s.runtimeSymbols()} {
+	// `import "display"` is a shorthand for the display package.
+	alias := interp.Exports{"display/display": symbols.Symbols[displayPath+"/display"]}
+	for _, tbl := range []interp.Exports{stdlib.Symbols, symbols.Symbols, alias, s.runtimeSymbols()} {
 		if err := s.in.Use(tbl); err != nil {
 			return nil, fmt.Errorf("cell: loading symbol tables: %w", err)
 		}
@@ -175,7 +182,13 @@ func New(opts Options) (*Session, error) {
 			s.pkgNames[path.Dir(k)] = path.Base(k)
 		}
 	}
-	if _, err := s.in.Eval(prelude); err != nil {
+	// The prelude goes through the same file name as cells: yaegi scopes
+	// imports (here __sb) by file name.
+	prog, err := s.compile(&chunk{text: prelude, what: "prelude"}, 0)
+	if err == nil {
+		_, err = s.in.Execute(prog)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("cell: session prelude: %w", err)
 	}
 	return s, nil
@@ -226,6 +239,9 @@ func (s *Session) Execute(ctx context.Context, src string, n int) (Result, error
 	p, err := s.plan(c, es, n)
 	if err != nil {
 		return Result{}, err
+	}
+	if s.opts.Stdin != nil {
+		display.SetInput(s.opts.Stdin)
 	}
 	bar := display.NewProgress()
 	defer bar.Close()
@@ -321,13 +337,80 @@ func (s *Session) execute(ctx context.Context, prog *interp.Program, c *parsedCe
 		return nil
 	}
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		s.rebindAll()
 		return &Error{Name: "Interrupted", Message: fmt.Sprintf("cell [%d] interrupted (%v); the session keeps its state", n, ctx.Err()),
 			Traceback: []string{fmt.Sprintf("Interrupted: cell [%d] was stopped", n)}}
 	}
 	return s.translate(err, trace, c, n)
 }
 
+// rebindAll re-assigns every function and method variable. yaegi's
+// interrupt bumps a run id that closures created before it keep: their loops
+// would exit at once and return zero values. Fresh assignments get the new
+// run id.
+func (s *Session) rebindAll() {
+	s.defMu.Lock()
+	type rb struct {
+		cell, line int
+		text, what string
+	}
+	var all []rb
+	for _, f := range s.funcs {
+		if !f.generic && f.assign != "" {
+			all = append(all, rb{f.cell, f.lines[0], f.assign, "function " + f.name})
+		}
+	}
+	for _, m := range s.methods {
+		if m.assign != "" {
+			all = append(all, rb{m.cell, m.lines[0], m.assign, "method " + m.recv + "." + m.name})
+		}
+	}
+	s.capHelper = ""
+	s.defMu.Unlock()
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].cell != all[j].cell {
+			return all[i].cell < all[j].cell
+		}
+		return all[i].line < all[j].line
+	})
+	for _, r := range all {
+		prog, err := s.compile(&chunk{text: r.text, stmt: true, what: r.what}, r.cell)
+		if err == nil {
+			_, err = s.in.Execute(prog)
+		}
+		if err != nil {
+			fmt.Fprintf(s.opts.Stderr, "note: after the interrupt, %s (cell [%d]) could not be restored: %v; re-run its cell\n", r.what, r.cell, err)
+		}
+	}
+}
+
+// ensureCaptureHelper (re)defines __sbCapture when the set of rendering
+// methods changed.
+func (s *Session) ensureCaptureHelper() error {
+	s.defMu.Lock()
+	text := captureHelper(s.methods)
+	same := text == s.capHelper
+	s.defMu.Unlock()
+	if same {
+		return nil
+	}
+	prog, err := s.compile(&chunk{text: text, stmt: true, what: "capture helper"}, 0)
+	if err == nil {
+		_, err = s.in.Execute(prog)
+	}
+	if err != nil {
+		return &Error{Name: "InternalError", Message: fmt.Sprintf("capture helper: %v", err)}
+	}
+	s.defMu.Lock()
+	s.capHelper = text
+	s.defMu.Unlock()
+	return nil
+}
+
 func (s *Session) trailing(ctx context.Context, t *trailingExpr, c *parsedCell, n int) (Result, error) {
+	if err := s.ensureCaptureHelper(); err != nil {
+		return Result{}, err
+	}
 	if !t.void {
 		prog, err := s.compile(&chunk{text: t.capture, stmt: true, what: "trailing expression"}, n)
 		if err == nil {
@@ -739,6 +822,7 @@ func (s *Session) planFunc(c *parsedCell, es *edits, u *unit, fd *ast.FuncDecl, 
 	render := func(start, end int) string { return es.render(src, start, end) }
 	name := fd.Name.Name
 	line := c.line(u.start)
+	lines := [2]int{line, c.line(u.end)}
 	if fd.Body == nil {
 		return &Error{Name: "Unsupported", Line: line, Message: fmt.Sprintf("func %s has no body; declarations of external functions are not supported", name)}
 	}
@@ -766,7 +850,7 @@ func (s *Session) planFunc(c *parsedCell, es *edits, u *unit, fd *ast.FuncDecl, 
 		typesCh.put(u.start, u.end, full)
 		refs := identsIn(fd.Body)
 		*after = append(*after, func() {
-			s.funcs[name] = &funcRec{name: name, sig: sig, header: header, doc: doc, generic: true, assign: full, refs: refs, cell: n}
+			s.funcs[name] = &funcRec{name: name, sig: sig, header: header, doc: doc, generic: true, assign: full, refs: refs, cell: n, lines: lines}
 		})
 		return nil
 	}
@@ -785,7 +869,7 @@ func (s *Session) planFunc(c *parsedCell, es *edits, u *unit, fd *ast.FuncDecl, 
 			}
 			typesCh.put(u.start, u.end, full)
 			*after = append(*after, func() {
-				s.methods[key] = &methodRec{recv: typ, name: name, sig: sig, header: header, doc: doc, text: full, cell: n}
+				s.methods[key] = &methodRec{recv: typ, name: name, sig: sig, header: header, doc: doc, text: full, cell: n, lines: lines}
 			})
 			return nil
 		}
@@ -828,8 +912,11 @@ func (s *Session) planFunc(c *parsedCell, es *edits, u *unit, fd *ast.FuncDecl, 
 		hdr := fmt.Sprintf("%s = func(%s %s%s)%s ", dispatch, recvName, recvType, joinParams(paramsWithBlanks(c, fd.Type.Params)), results)
 		hdr += strings.Repeat("\n", strings.Count(src[u.start:c.off(fd.Body.Lbrace)], "\n"))
 		body := render(c.off(fd.Body.Lbrace), u.end)
+		standalone := newChunk(src)
+		standalone.put(u.start, u.end, hdr+body)
+		assignText := standalone.String()
 		*assigns = append(*assigns, placed{u: u, text: hdr + body, name: dispatch, after: func() {
-			s.methods[key] = &methodRec{recv: typ, name: name, sig: sig, header: header, doc: doc, dispatch: dispatch, text: full, cell: n}
+			s.methods[key] = &methodRec{recv: typ, name: name, sig: sig, header: header, doc: doc, dispatch: dispatch, text: full, assign: assignText, cell: n, lines: lines}
 		}})
 		return nil
 	}
@@ -860,7 +947,7 @@ func (s *Session) planFunc(c *parsedCell, es *edits, u *unit, fd *ast.FuncDecl, 
 	refs := identsIn(fd.Body)
 	assignText := standalone.String()
 	*assigns = append(*assigns, placed{u: u, text: assign, name: name, after: func() {
-		s.funcs[name] = &funcRec{name: name, sig: sig, header: header, doc: doc, assign: assignText, refs: refs, cell: n}
+		s.funcs[name] = &funcRec{name: name, sig: sig, header: header, doc: doc, assign: assignText, refs: refs, cell: n, lines: lines}
 		delete(s.values, name)
 	}})
 	return nil
@@ -1047,24 +1134,6 @@ func (s *Session) globalIsInt(name string) bool {
 	return false
 }
 
-// lineReader turns the Stdin callback into the io.Reader yaegi wants.
-type lineReader struct {
-	read func(prompt string, password bool) (string, error)
-	buf  []byte
-}
-
-func (r *lineReader) Read(p []byte) (int, error) {
-	if len(r.buf) == 0 {
-		line, err := r.read("", false)
-		if err != nil {
-			return 0, err
-		}
-		r.buf = []byte(line + "\n")
-	}
-	n := copy(p, r.buf)
-	r.buf = r.buf[n:]
-	return n, nil
-}
 
 // typeName is the name of a named type expression (T or *T), else "".
 func typeName(e ast.Expr) string {
@@ -1087,4 +1156,162 @@ func typeOfExpr(e ast.Expr) string {
 		return typeName(cl.Type)
 	}
 	return ""
+}
+
+// undefinedIn lists identifiers the cell uses that nothing defines: not the
+// cell, not an earlier cell, not an import, not a builtin.
+func (s *Session) undefinedIn(c *parsedCell) []string {
+	declared := map[string]bool{}
+	for _, b := range builtins {
+		declared[b] = true
+	}
+	for _, u := range c.units {
+		ast.Inspect(u.node(), func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.Field:
+				for _, id := range n.Names {
+					declared[id.Name] = true
+				}
+			case *ast.FuncDecl:
+				declared[n.Name.Name] = true
+			case *ast.ValueSpec:
+				for _, id := range n.Names {
+					declared[id.Name] = true
+				}
+			case *ast.TypeSpec:
+				declared[n.Name.Name] = true
+			case *ast.ImportSpec:
+				if n.Name != nil {
+					declared[n.Name.Name] = true
+				} else {
+					p := strings.Trim(n.Path.Value, "\"`")
+					declared[s.pkgNames[p]] = true
+					declared[path.Base(p)] = true
+				}
+			case *ast.AssignStmt:
+				if n.Tok == token.DEFINE {
+					for _, l := range n.Lhs {
+						if id, ok := l.(*ast.Ident); ok {
+							declared[id.Name] = true
+						}
+					}
+				}
+			case *ast.RangeStmt:
+				for _, e := range []ast.Expr{n.Key, n.Value} {
+					if id, ok := e.(*ast.Ident); ok {
+						declared[id.Name] = true
+					}
+				}
+			case *ast.LabeledStmt:
+				declared[n.Label.Name] = true
+			}
+			return true
+		})
+	}
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	var out []string
+	seen := map[string]bool{}
+	for _, u := range c.units {
+		ast.Inspect(u.node(), func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				ast.Inspect(n.X, func(m ast.Node) bool {
+					if id, ok := m.(*ast.Ident); ok {
+						s.checkUndefined(id.Name, declared, seen, &out)
+					}
+					return true
+				})
+				return false
+			case *ast.KeyValueExpr:
+				ast.Inspect(n.Value, func(m ast.Node) bool {
+					if id, ok := m.(*ast.Ident); ok {
+						s.checkUndefined(id.Name, declared, seen, &out)
+					}
+					return true
+				})
+				return false
+			case *ast.BranchStmt:
+				return false
+			case *ast.Ident:
+				s.checkUndefined(n.Name, declared, seen, &out)
+			}
+			return true
+		})
+	}
+	return out
+}
+
+func (s *Session) checkUndefined(name string, declared, seen map[string]bool, out *[]string) {
+	if declared[name] || seen[name] || name == "_" {
+		return
+	}
+	seen[name] = true
+	if _, ok := s.funcs[name]; ok {
+		return
+	}
+	if _, ok := s.types[name]; ok {
+		return
+	}
+	if _, ok := s.values[name]; ok {
+		return
+	}
+	if _, ok := s.imports[name]; ok {
+		return
+	}
+	*out = append(*out, name)
+}
+
+// funcAt names the function or method whose declaration covers line of
+// cell, for tracebacks.
+func (s *Session) funcAt(cell, line int) string {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	for _, f := range s.funcs {
+		if f.cell == cell && f.lines[0] <= line && line <= f.lines[1] {
+			return f.name
+		}
+	}
+	for _, m := range s.methods {
+		if m.cell == cell && m.lines[0] <= line && line <= m.lines[1] {
+			return m.recv + "." + m.name
+		}
+	}
+	return ""
+}
+
+// lineUsing returns the first line of the cell that mentions a function,
+// method or type defined in cell cn (0 if none): where to point when yaegi
+// reports an error at the definition of something this cell uses.
+func (s *Session) lineUsing(c *parsedCell, cn int) int {
+	s.defMu.Lock()
+	names := map[string]bool{}
+	for _, f := range s.funcs {
+		if f.cell == cn {
+			names[f.name] = true
+		}
+	}
+	for _, m := range s.methods {
+		if m.cell == cn {
+			names[m.name] = true
+		}
+	}
+	for n, t := range s.types {
+		if t.cell == cn {
+			names[n] = true
+		}
+	}
+	s.defMu.Unlock()
+	best := 0
+	for _, u := range c.units {
+		ast.Inspect(u.node(), func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok && names[id.Name] {
+				if l := c.line(c.off(id.Pos())); best == 0 || l < best {
+					best = l
+				}
+			}
+			return true
+		})
+	}
+	return best
 }

@@ -19,6 +19,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -267,4 +268,37 @@ func ClearWait() {
 	if p := current(); p != nil {
 		p.Clear(true)
 	}
+}
+
+var (
+	inputMu sync.Mutex
+	inputFn func(prompt string, password bool) (string, error)
+)
+
+// SetInput installs the function that reads a line from the user (the
+// kernel's stdin channel, input_request). Nil means there is no user to ask.
+func SetInput(f func(prompt string, password bool) (string, error)) {
+	inputMu.Lock()
+	inputFn = f
+	inputMu.Unlock()
+}
+
+// ErrNoInput is returned by Input when the front-end does not accept input
+// (allow_stdin is false, or no kernel is attached).
+var ErrNoInput = errors.New("display: this front-end does not accept input")
+
+// Input asks the user for a line of text, showing prompt.
+func Input(prompt string) (string, error) { return readInput(prompt, false) }
+
+// Password asks the user for a line of text without echoing it.
+func Password(prompt string) (string, error) { return readInput(prompt, true) }
+
+func readInput(prompt string, password bool) (string, error) {
+	inputMu.Lock()
+	f := inputFn
+	inputMu.Unlock()
+	if f == nil {
+		return "", ErrNoInput
+	}
+	return f(prompt, password)
 }

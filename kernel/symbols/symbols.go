@@ -10,6 +10,8 @@
 // TestTablesUpToDate fails when they are stale.
 package symbols
 
+//go:generate go run ./internal/gen/cmd
+
 import "reflect"
 
 // Symbols maps "import/path/pkgname" to the package's exported symbols, in
