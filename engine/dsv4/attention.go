@@ -6,11 +6,20 @@ import (
 	"github.com/steerbook/steerbook/engine/tensor"
 )
 
-// attention runs one layer's attention sublayer for the n tokens at
-// positions pos0… of one sequence (xn: attention-normalised inputs [n][D]),
-// reading and updating the layer's cache, and writes the sublayer output
-// into out [n][D] (design §2.6–2.9).
-func (m *Model) attention(L *Layer, ls *layerState, xn []float32, n, pos0 int, out []float32) {
+// segment is one sequence's rows [r0, r0+n) of a batched call, at positions
+// pos0… of that sequence, with its layer cache.
+type segment struct {
+	ls         *layerState
+	r0, n, pos int
+}
+
+// attention runs one layer's attention sublayer for the rows of several
+// sequences (xn: attention-normalised inputs [N][D], pos: each row's
+// position), reading and updating each sequence's cache, and writes the
+// sublayer output into out [N][D] (design §2.6–2.9). Projections run on all
+// rows at once; compressors, indexer selection and the attention core per
+// sequence.
+func (m *Model) attention(L *Layer, segs []segment, xn []float32, N int, pos []int, out []float32) {
 	cfg := m.Cfg
 	H, hd, W, rd := cfg.NumAttentionHeads, cfg.HeadDim, cfg.SlidingWindow, cfg.QKRopeHeadDim
 	eps := float32(cfg.RMSNormEps)
@@ -18,84 +27,103 @@ func (m *Model) attention(L *Layer, ls *layerState, xn []float32, n, pos0 int, o
 
 	// Query low-rank path: q_lat = RMSNorm(x·wq_aᵀ), q = q_lat·wq_bᵀ, per-head
 	// unweighted RMS, RoPE on the last rd dims.
-	qlat := make([]float32, n*cfg.QLoraRank)
-	L.WqA.MatMul(qlat, xn, n)
-	for i := 0; i < n; i++ {
+	qlat := make([]float32, N*cfg.QLoraRank)
+	L.WqA.MatMul(qlat, xn, N)
+	for i := 0; i < N; i++ {
 		r := qlat[i*cfg.QLoraRank : (i+1)*cfg.QLoraRank]
 		rmsNorm(r, r, L.QNorm, eps)
 	}
-	q := make([]float32, n*H*hd)
-	L.WqB.MatMul(q, qlat, n)
-	for i := 0; i < n; i++ {
+	q := make([]float32, N*H*hd)
+	L.WqB.MatMul(q, qlat, N)
+	for i := 0; i < N; i++ {
 		for h := 0; h < H; h++ {
 			v := q[(i*H+h)*hd : (i*H+h+1)*hd]
 			rmsNorm(v, v, nil, eps)
-			rope.Apply(v[hd-rd:], pos0+i, false)
+			rope.Apply(v[hd-rd:], pos[i], false)
 		}
 	}
 
 	// Shared key/value: k = RMSNorm(x·wkvᵀ), RoPE, FP8 round trip of the nope dims.
-	kv := make([]float32, n*hd)
-	L.Wkv.MatMul(kv, xn, n)
-	for i := 0; i < n; i++ {
+	kv := make([]float32, N*hd)
+	L.Wkv.MatMul(kv, xn, N)
+	for i := 0; i < N; i++ {
 		k := kv[i*hd : (i+1)*hd]
 		rmsNorm(k, k, L.KVNorm, eps)
-		rope.Apply(k[hd-rd:], pos0+i, false)
+		rope.Apply(k[hd-rd:], pos[i], false)
 		if m.Opt.FP8KV {
 			fp8RoundTrip(k[:hd-rd], 64)
 		}
 	}
 
-	// Indexer (CSA): queries now, keys from its compressor.
+	// Indexer queries (CSA) and the compressors: projections for all rows,
+	// then each sequence's windows.
 	var iq, iw []float32
 	if L.Idx != nil {
-		iq, iw = L.Idx.queries(qlat, xn, n, pos0, rope, m.Opt)
-		L.Idx.Comp.extend(ls.idx, &ls.idxKeys, xn, n, pos0, rope, m.Opt, eps)
+		iq, iw = L.Idx.queries(qlat, xn, N, pos, rope, m.Opt)
+		ikv, isc := L.Idx.Comp.project(xn, N)
+		iwid := L.Idx.Comp.width()
+		for _, sg := range segs {
+			L.Idx.Comp.absorb(sg.ls.idx, &sg.ls.idxKeys, ikv[sg.r0*iwid:], isc[sg.r0*iwid:], sg.n, sg.pos, rope, m.Opt, eps)
+		}
 	}
 	if L.Comp != nil {
-		L.Comp.extend(ls.comp, &ls.entries, xn, n, pos0, rope, m.Opt, eps)
+		ckv, csc := L.Comp.project(xn, N)
+		cwid := L.Comp.width()
+		for _, sg := range segs {
+			L.Comp.absorb(sg.ls.comp, &sg.ls.entries, ckv[sg.r0*cwid:], csc[sg.r0*cwid:], sg.n, sg.pos, rope, m.Opt, eps)
+		}
 	}
 
-	// Attention core, parallel over (row, head).
-	o := make([]float32, n*H*hd)
+	// Attention core, parallel over rows of all sequences.
+	o := make([]float32, N*H*hd)
 	scale := float32(math.Pow(float64(hd), -0.5))
-	maxKeys := W
-	if L.Comp != nil {
-		ne := len(ls.entries) / hd
-		if L.Idx != nil {
-			maxKeys += min(ne, L.Idx.TopK)
-		} else {
-			maxKeys += ne
+	maxKeys, maxEntries, maxRow := W, 0, 0
+	rowSeg := make([]int32, N)
+	for si, sg := range segs {
+		ne := len(sg.ls.entries) / hd
+		k := W
+		if L.Comp != nil {
+			if L.Idx != nil {
+				k += min(ne, L.Idx.TopK)
+				maxEntries = max(maxEntries, len(sg.ls.idxKeys)/L.Idx.Dim)
+				maxRow = max(maxRow, (sg.pos+sg.n)/L.Ratio)
+			} else {
+				k += ne
+			}
+		}
+		maxKeys = max(maxKeys, k)
+		for i := sg.r0; i < sg.r0+sg.n; i++ {
+			rowSeg[i] = int32(si)
 		}
 	}
-	keyAt := func(t int) []float32 {
-		if t >= pos0 {
-			return kv[(t-pos0)*hd : (t-pos0+1)*hd]
-		}
-		s := t % W
-		return ls.win[s*hd : (s+1)*hd]
-	}
-	parallelFor(n, H*maxKeys*hd*2, func(lo, hi int) {
+	parallelFor(N, H*maxKeys*hd*2, func(lo, hi int) {
 		keys := make([][]float32, 0, maxKeys)
 		sc := make([]float32, maxKeys)
 		var ibuf []scored
 		var iidx []int
 		if L.Idx != nil {
-			ne := len(ls.idxKeys) / L.Idx.Dim
-			ibuf = make([]scored, max(ne, (pos0+n)/L.Ratio))
-			iidx = make([]int, 0, ne)
+			ibuf = make([]scored, max(maxEntries, maxRow))
+			iidx = make([]int, 0, maxEntries)
 		}
 		for i := lo; i < hi; i++ {
-			s := pos0 + i
+			sg := &segs[rowSeg[i]]
+			ls := sg.ls
+			s := pos[i]
 			keys = keys[:0]
 			for t := max(0, s-W+1); t <= s; t++ {
-				keys = append(keys, keyAt(t))
+				if t >= sg.pos {
+					r := sg.r0 + t - sg.pos
+					keys = append(keys, kv[r*hd:(r+1)*hd])
+				} else {
+					slot := t % W
+					keys = append(keys, ls.win[slot*hd:(slot+1)*hd])
+				}
 			}
 			if L.Comp != nil {
 				visible := (s + 1) / L.Ratio
 				if L.Idx != nil {
 					ih := L.Idx.Heads * L.Idx.Dim
-					sel := L.Idx.selectTopK(iq[i*ih:(i+1)*ih], iw[i*L.Idx.Heads:(i+1)*L.Idx.Heads], ls.idxKeys, visible, (pos0+n)/L.Ratio, ibuf, iidx)
+					sel := L.Idx.selectTopK(iq[i*ih:(i+1)*ih], iw[i*L.Idx.Heads:(i+1)*L.Idx.Heads], ls.idxKeys, visible, (sg.pos+sg.n)/L.Ratio, ibuf, iidx)
 					for _, w := range sel {
 						keys = append(keys, ls.entries[w*hd:(w+1)*hd])
 					}
@@ -114,31 +142,34 @@ func (m *Model) attention(L *Layer, ls *layerState, xn []float32, n, pos0 int, o
 		}
 	})
 
-	// The chunk's keys enter the ring only now: with a chunk longer than the
-	// window, writing earlier would overwrite keys that rows of this chunk
-	// still read.
-	for i := max(0, n-W); i < n; i++ {
-		s := (pos0 + i) % W
-		copy(ls.win[s*hd:(s+1)*hd], kv[i*hd:(i+1)*hd])
+	// Each sequence's new keys enter its ring only now: with a chunk longer
+	// than the window, writing earlier would overwrite keys that rows of the
+	// same chunk still read.
+	for _, sg := range segs {
+		for i := max(0, sg.n-W); i < sg.n; i++ {
+			slot := (sg.pos + i) % W
+			r := sg.r0 + i
+			copy(sg.ls.win[slot*hd:(slot+1)*hd], kv[r*hd:(r+1)*hd])
+		}
 	}
 
 	// Grouped output projection: group g maps its heads' concatenated outputs
 	// to o_lora_rank values; wo_b maps the concatenation to D.
 	G, rank := cfg.OGroups, cfg.OLoraRank
 	gw := H / G * hd
-	og := make([]float32, n*gw)
-	ug := make([]float32, n*rank)
-	u := make([]float32, n*G*rank)
+	og := make([]float32, N*gw)
+	ug := make([]float32, N*rank)
+	u := make([]float32, N*G*rank)
 	for g := 0; g < G; g++ {
-		for i := 0; i < n; i++ {
+		for i := 0; i < N; i++ {
 			copy(og[i*gw:(i+1)*gw], o[i*H*hd+g*gw:i*H*hd+(g+1)*gw])
 		}
-		L.WoA[g].MatMul(ug, og, n)
-		for i := 0; i < n; i++ {
+		L.WoA[g].MatMul(ug, og, N)
+		for i := 0; i < N; i++ {
 			copy(u[i*G*rank+g*rank:i*G*rank+(g+1)*rank], ug[i*rank:(i+1)*rank])
 		}
 	}
-	L.WoB.MatMul(out, u, n)
+	L.WoB.MatMul(out, u, N)
 }
 
 // sinkAttend computes o = Σ_t exp(s_t − m)·k_t / (Σ_t exp(s_t − m) + exp(sink − m))

@@ -17,11 +17,25 @@ func (c *Compressor) width() int {
 // channel, RMSNorm, RoPE at the window's first position, then the
 // quantisation simulation. rope is the compressed-layer RoPE.
 func (c *Compressor) extend(st *compState, entries *[]float32, xn []float32, n, pos0 int, rope *Rope, opt Options, eps float32) {
+	kv, sc := c.project(xn, n)
+	c.absorb(st, entries, kv, sc, n, pos0, rope, opt, eps)
+}
+
+// project computes the per-token projections a = x·wkvᵀ and z = x·wgateᵀ
+// ([n][c·Dim] each) for any rows, so a batch shares the matrix products.
+func (c *Compressor) project(xn []float32, n int) (kv, sc []float32) {
 	w := c.width()
-	kv := make([]float32, n*w)
-	sc := make([]float32, n*w)
+	kv = make([]float32, n*w)
+	sc = make([]float32, n*w)
 	c.Wkv.MatMul(kv, xn, n)
 	c.Wgate.MatMul(sc, xn, n)
+	return kv, sc
+}
+
+// absorb feeds one sequence's projected tokens (positions pos0…) into its
+// state, appending the entries of every window they complete.
+func (c *Compressor) absorb(st *compState, entries *[]float32, kv, sc []float32, n, pos0 int, rope *Rope, opt Options, eps float32) {
+	w := c.width()
 	r, d := c.Ratio, c.Dim
 	entry := make([]float32, d)
 	wts := make([]float32, 2*r)

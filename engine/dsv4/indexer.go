@@ -11,14 +11,14 @@ import (
 // (design §2.9 step 1): qI = q_lat·wq_bᵀ, RoPE on each head's last rope dims,
 // then Hadamard + FP4 round trip; and the head weights
 // wI = (xn·weights_projᵀ)·(headDim^-½·heads^-½).
-func (ix *Indexer) queries(qlat, xn []float32, n, pos0 int, rope *Rope, opt Options) (q, wts []float32) {
+func (ix *Indexer) queries(qlat, xn []float32, n int, pos []int, rope *Rope, opt Options) (q, wts []float32) {
 	hd := ix.Dim
 	q = make([]float32, n*ix.Heads*hd)
 	ix.WqB.MatMul(q, qlat, n)
 	for i := 0; i < n; i++ {
 		for h := 0; h < ix.Heads; h++ {
 			v := q[(i*ix.Heads+h)*hd : (i*ix.Heads+h+1)*hd]
-			rope.Apply(v[hd-rope.Dim:], pos0+i, false)
+			rope.Apply(v[hd-rope.Dim:], pos[i], false)
 			if opt.FP4Indexer {
 				hadamard(v)
 				fp4RoundTrip(v)

@@ -216,6 +216,13 @@ func (m *Model) RunBatch(ctx context.Context, seqs []Seq, blocks int) ([]*Result
 		sq.State.invalid = true // until the call completes
 	}
 	E, K := cfg.NRoutedExperts, cfg.NumExpertsPerTok
+	rowPos := make([]int, 0, n)
+	for _, sq := range seqs {
+		for i := range sq.Tokens {
+			rowPos = append(rowPos, sq.State.Pos+i)
+		}
+	}
+	segs := make([]segment, 0, B)
 	for l, L := range m.Layers {
 		if blocks > 0 && l >= blocks {
 			return results, nil
@@ -228,11 +235,13 @@ func (m *Model) RunBatch(ctx context.Context, seqs []Seq, blocks int) ([]*Result
 		hcPre(&L.hcAttn)
 		visit(AttnIn, l, y, D)
 		norm(L.AttnNorm)
+		segs = segs[:0]
 		for b, sq := range seqs {
 			if nb := off[b+1] - off[b]; nb > 0 {
-				m.attention(L, &sq.State.layers[l], xn[off[b]*D:off[b+1]*D], nb, sq.State.Pos, sub[off[b]*D:off[b+1]*D])
+				segs = append(segs, segment{ls: &sq.State.layers[l], r0: off[b], n: nb, pos: sq.State.Pos})
 			}
 		}
+		m.attention(L, segs, xn, n, rowPos, sub)
 		visit(AttnOut, l, sub, D)
 		hcPostAll()
 
