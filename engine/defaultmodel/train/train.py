@@ -47,7 +47,7 @@ def parse():
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--eval-every", type=int, default=100)
-    p.add_argument("--eval-batches", type=int, default=8)
+    p.add_argument("--eval-docs", type=int, default=256, help="held-out docs for periodic evaluation")
     p.add_argument("--time-budget", type=float, default=0, help="seconds; stop early (0 = none)")
     p.add_argument("--bench", type=int, default=0, help="time N steps and exit")
     return p.parse_args()
@@ -58,6 +58,7 @@ class Data:
         self.tok = np.fromfile(os.path.join(d, f"{split}.bin"), dtype=np.uint16)
         self.starts = np.fromfile(os.path.join(d, f"{split}.idx"), dtype=np.uint32).astype(np.int64)
         self.seq = seq
+        self.all_starts = self.starts.copy()
         # a sample needs seq+1 tokens
         self.starts = self.starts[self.starts + seq + 1 <= len(self.tok)]
 
@@ -72,22 +73,49 @@ class Data:
         return [self.batch(rng, n) for _ in range(1)]
 
 
-def lr_at(step, a):
+def progress(step, elapsed, a):
+    """Fraction of the run done: by steps, or by wall time when a time budget
+    is set (the machine is shared, so step times vary; a time-based cosine
+    always finishes its decay inside the budget)."""
+    p = step / a.steps
+    if a.time_budget:
+        p = max(p, elapsed / a.time_budget)
+    return min(1.0, p)
+
+
+def lr_at(step, prog, a):
     if step < a.warmup:
         return a.lr * (step + 1) / a.warmup
-    t = min(1.0, (step - a.warmup) / max(1, a.steps - a.warmup))
+    t = prog
     return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
 @torch.no_grad()
-def evaluate(model, batches):
+def evaluate(model, data, ndocs, batch=32):
+    """Held-out loss in nats per predicted token, document by document: each
+    document starts at position 0 (BOS) and every token after BOS, EOS
+    included, is predicted - the same count as the generator's entropy per
+    token in meta.json. Documents are right-padded; padding is causally
+    invisible (compressed entries only exist for complete windows)."""
     model.eval()
+    starts = data.all_starts[:ndocs]
+    ends = np.append(data.all_starts[1:], len(data.tok))[:ndocs]
     tot, n = 0.0, 0
-    for x, y in batches:
-        logits = model(x)
-        tot += torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
-        n += y.numel()
+    for i in range(0, len(starts), batch):
+        st, en = starts[i:i + batch], ends[i:i + batch]
+        L = int((en - st).max())
+        x = np.full((len(st), L), 1, dtype=np.int64)
+        m = np.zeros((len(st), L - 1), dtype=bool)
+        for j, (a, b) in enumerate(zip(st, en)):
+            x[j, : b - a] = data.tok[a:b]
+            m[j, : b - a - 1] = True
+        x = torch.from_numpy(x)
+        m = torch.from_numpy(m)
+        logits = model(x[:, :-1])
+        nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1),
+                                                reduction="none").view(m.shape)
+        tot += nll[m].sum().item()
+        n += int(m.sum())
     model.train()
     return tot / n
 
@@ -147,8 +175,6 @@ def main():
     train = Data(a.data, "train", a.seq)
     val = Data(a.data, "val", a.seq)
     rng = np.random.default_rng(a.seed)
-    vrng = np.random.default_rng(a.seed + 1)
-    vb = [val.batch(vrng, a.batch) for _ in range(a.eval_batches)]
 
     step, elapsed = 0, 0.0
     ck = os.path.join(a.out, "ckpt.pt")
@@ -169,7 +195,10 @@ def main():
     bench_t = []
     while step < a.steps:
         t0 = time.time()
-        lr = lr_at(step, a)
+        prog = progress(step, time.time() - t_start, a)
+        if prog >= 1.0:
+            break
+        lr = lr_at(step, prog, a)
         for g in opt.param_groups:
             g["lr"] = lr
         x, y = train.batch(rng, a.batch)
@@ -196,7 +225,7 @@ def main():
         rec = {"step": step, "loss": round(loss.item(), 5), "kl": round(kl.item(), 5), "lr": lr,
                "gnorm": round(float(gn), 3), "dt": round(dt, 3), "t": round(time.time() - t_start, 1)}
         if step % a.eval_every == 0 or step == a.steps:
-            rec["val_loss"] = round(evaluate(model, vb), 5)
+            rec["val_loss"] = round(evaluate(model, val, a.eval_docs), 5)
             loads = aux.get("loads", [])
             if loads:
                 c = torch.stack([cn.float() for _, cn in loads])
@@ -207,11 +236,9 @@ def main():
             os.replace(ck + ".tmp", ck)
         log.write(json.dumps(rec) + "\n")
         log.flush()
-        if a.time_budget and time.time() - t_start > a.time_budget:
-            print(f"time budget reached at step {step}", flush=True)
-            break
     train_time = time.time() - t_start
-    final_val = evaluate(model, vb)
+    print(f"stopped at step {step} after {train_time:.0f}s", flush=True)
+    final_val = evaluate(model, val, len(val.all_starts))
     torch.save({"model": model.state_dict(), "config": cfg.to_hf(), "step": step}, os.path.join(a.out, "final.pt"))
     ent = meta.get("entropy_per_token")
     summary = {"steps": step, "train_seconds": round(train_time, 1), "tokens_seen": step * a.batch * a.seq,
