@@ -83,3 +83,23 @@ func midModel(b *testing.B) *Model {
 
 func BenchmarkMidPrefill128(b *testing.B) { benchPrefill(b, midModel(b), 128) }
 func BenchmarkMidDecode(b *testing.B)     { benchDecode(b, midModel(b), 128) }
+
+// Many short prompts in one Forward (the steerlib extraction workload).
+func BenchmarkTinyForwardBatch32x24(b *testing.B) {
+	m := loadTiny(b, "fp8")
+	seqs := make([][]int, 32)
+	for i := range seqs {
+		seqs[i] = make([]int, 24)
+		for j := range seqs[i] {
+			seqs[i][j] = (i*131 + j*7919 + 13) % m.VocabSize()
+		}
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.Forward(ctx, seqs, WithLogits(LogitsLast)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(32*24*b.N)/b.Elapsed().Seconds(), "tok/s")
+}

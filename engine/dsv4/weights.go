@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/steerbook/steerbook/engine/tensor"
 )
 
 // TensorData is one stored tensor as the Source hands it over: the raw bytes
@@ -213,7 +215,7 @@ func (ld *loader) hc(prefix string, n, d int) (hcParams, error) {
 	if err != nil {
 		return hcParams{}, err
 	}
-	return hcParams{fn: NewDense(fn, mix, n*d), base: base, scale: scale}, nil
+	return hcParams{fn: tensor.NewF32(fn, mix, n*d), base: base, scale: scale}, nil
 }
 
 // Load builds a Model from src. Every tensor the config implies must be present
@@ -471,7 +473,7 @@ func (ld *loader) groupedWoA(name string, groups, rank, in int) ([]Linear, error
 		return nil, err
 	}
 	for g := range out {
-		out[g] = NewDense(full.W[g*rank*in:(g+1)*rank*in], rank, in)
+		out[g] = tensor.NewF32(full.W[g*rank*in:(g+1)*rank*in], rank, in)
 	}
 	return out, nil
 }
