@@ -1,6 +1,7 @@
 package cell
 
 import (
+	"errors"
 	"go/ast"
 	"go/scanner"
 	"go/token"
@@ -176,7 +177,7 @@ func (s *Session) members(qual string) []string {
 		}
 		s.defMu.Unlock()
 	}
-	v, err := s.in.Eval(qual)
+	v, err := s.evalIdle(qual)
 	if err != nil || !v.IsValid() {
 		return out
 	}
@@ -203,3 +204,16 @@ func (s *Session) members(qual string) []string {
 	}
 	return out
 }
+
+// evalIdle evaluates an identifier when no cell is running (the
+// interpreter is not safe for concurrent use); while a cell runs, completion
+// and inspect do without values.
+func (s *Session) evalIdle(name string) (reflect.Value, error) {
+	if !s.mu.TryLock() {
+		return reflect.Value{}, errBusy
+	}
+	defer s.mu.Unlock()
+	return s.in.Eval(name)
+}
+
+var errBusy = errors.New("a cell is running")

@@ -53,7 +53,7 @@ func (s *Session) Inspect(src string, cursor int) (string, bool) {
 	}
 	if v, ok := s.values[name]; ok {
 		desc := v.kind + " " + name
-		if rv, err := s.in.Eval(name); err == nil && rv.IsValid() {
+		if rv, err := s.evalIdle(name); err == nil && rv.IsValid() {
 			desc += " " + rv.Type().String()
 			if rv.CanInterface() {
 				val := fmt.Sprintf("%v", rv.Interface())
@@ -178,10 +178,6 @@ func packageSource(importPath string) string {
 		}
 		return ""
 	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
 	modcache := os.Getenv("GOMODCACHE")
 	if modcache == "" {
 		gopath := os.Getenv("GOPATH")
@@ -191,12 +187,41 @@ func packageSource(importPath string) string {
 		}
 		modcache = filepath.Join(gopath, "pkg", "mod")
 	}
-	for _, dep := range bi.Deps {
-		if importPath == dep.Path || strings.HasPrefix(importPath, dep.Path+"/") {
-			return filepath.Join(modcache, escapeModPath(dep.Path)+"@"+dep.Version, strings.TrimPrefix(importPath, dep.Path))
+	for mod, version := range moduleVersions() {
+		if importPath == mod || strings.HasPrefix(importPath, mod+"/") {
+			return filepath.Join(modcache, escapeModPath(mod)+"@"+version, strings.TrimPrefix(importPath, mod))
 		}
 	}
 	return ""
+}
+
+// moduleVersions lists the modules this binary was built with: from the
+// build info, or (test binaries carry none) from the repository's go.mod.
+func moduleVersions() map[string]string {
+	out := map[string]string{}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			out[d.Path] = d.Version
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return out
+	}
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(file))), "go.mod"))
+	if err != nil {
+		return out
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "require "))
+		if len(f) >= 2 && strings.Contains(f[0], ".") && strings.HasPrefix(f[1], "v") {
+			out[f[0]] = f[1]
+		}
+	}
+	return out
 }
 
 const modulePath = "github.com/steerbook/steerbook"

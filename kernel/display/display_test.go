@@ -1,0 +1,294 @@
+package display
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+)
+
+type msg struct {
+	data   map[string]any
+	id     string
+	update bool
+	clear  bool
+	wait   bool
+}
+
+type recorder struct {
+	mu   sync.Mutex
+	msgs []msg
+}
+
+func (r *recorder) Publish(data, meta map[string]any, id string, update bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, msg{data: data, id: id, update: update})
+}
+
+func (r *recorder) Clear(wait bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, msg{clear: true, wait: wait})
+}
+
+func record(t *testing.T) *recorder {
+	r := &recorder{}
+	SetPublisher(r)
+	t.Cleanup(func() { SetPublisher(nil) })
+	return r
+}
+
+type card struct{ title string }
+
+func (c card) MIMEBundle() map[string]any {
+	return map[string]any{"text/html": "<h1>" + c.title + "</h1>"}
+}
+
+type nilCard struct{}
+
+func (*nilCard) MIMEBundle() map[string]any { panic("boom") }
+
+type point struct{ X, Y int }
+
+func TestBundle(t *testing.T) {
+	b := Bundle(card{"hi"})
+	if b["text/html"] != "<h1>hi</h1>" || b["text/plain"] != "{title:hi}" {
+		t.Errorf("MIMEBundle value: %v", b)
+	}
+	if b := Bundle(&nilCard{}); !strings.Contains(b["text/plain"].(string), "panicked") {
+		t.Errorf("panicking MIMEBundle: %v", b)
+	}
+	if b := Bundle(errors.New("bad thing")); b["text/plain"] != "bad thing" {
+		t.Errorf("error: %v", b)
+	}
+	if b := Bundle(point{1, 2}); b["text/plain"] != "{X:1 Y:2}" {
+		t.Errorf("struct: %v", b)
+	}
+	if b := Bundle([]float64{1.5, 2}); b["text/plain"] != "[1.5 2]" {
+		t.Errorf("slice: %v", b)
+	}
+	if b := Bundle(nil); b["text/plain"] != "<nil>" {
+		t.Errorf("nil: %v", b)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 3, 2))
+	img.Set(1, 1, color.RGBA{R: 255, A: 255})
+	b = Bundle(img)
+	raw, err := base64.StdEncoding.DecodeString(b["image/png"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _, _, _ := dec.At(1, 1).RGBA(); r != 0xffff || dec.Bounds().Dx() != 3 {
+		t.Errorf("decoded PNG differs: %v %v", dec.Bounds(), dec.At(1, 1))
+	}
+}
+
+func TestPlotBundle(t *testing.T) {
+	p := plot.New()
+	p.Title.Text = "loss"
+	l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 1}, {X: 1, Y: 0.5}, {X: 2, Y: 0.2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Add(l)
+	b := Bundle(p)
+	raw, err := base64.StdEncoding.DecodeString(b["image/png"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 7 x 4.5 inches at the PNG writer's 96 dpi.
+	if cfg.Width != 672 || cfg.Height != 432 {
+		t.Errorf("plot size %dx%d, want 672x432", cfg.Width, cfg.Height)
+	}
+	if svg, _ := b["image/svg+xml"].(string); !strings.Contains(svg, "<svg") {
+		t.Errorf("no SVG")
+	}
+	if b["text/plain"] != "<plot: loss>" {
+		t.Errorf("text: %v", b["text/plain"])
+	}
+}
+
+func TestHelpersPublish(t *testing.T) {
+	r := record(t)
+	HTML("<b>x</b>")
+	Markdown("# T")
+	LaTeX("$x^2$")
+	SVG("<svg/>")
+	PNG([]byte{1, 2, 3})
+	Text("plain")
+	JSON(map[string]int{"a": 1})
+	Show(42)
+	Rich(card{"r"})
+	id := NewID()
+	ShowID(id, "first")
+	Update(id, "second")
+	Clear()
+	ClearWait()
+	want := []string{"text/html", "text/markdown", "text/latex", "image/svg+xml", "image/png", "text/plain", "application/json", "text/plain", "text/html", "text/plain", "text/plain"}
+	if len(r.msgs) != len(want)+2 {
+		t.Fatalf("got %d messages", len(r.msgs))
+	}
+	for i, w := range want {
+		if _, ok := r.msgs[i].data[w]; !ok {
+			t.Errorf("message %d lacks %s: %v", i, w, r.msgs[i].data)
+		}
+	}
+	if r.msgs[4].data["image/png"] != base64.StdEncoding.EncodeToString([]byte{1, 2, 3}) {
+		t.Error("PNG not base64")
+	}
+	if j, _ := r.msgs[6].data["application/json"].(map[string]any); j["a"] != float64(1) {
+		t.Errorf("JSON: %v", r.msgs[6].data)
+	}
+	if r.msgs[9].id != id || r.msgs[9].update || r.msgs[10].id != id || !r.msgs[10].update || r.msgs[10].data["text/plain"] != "second" {
+		t.Errorf("ShowID/Update: %+v %+v", r.msgs[9], r.msgs[10])
+	}
+	if !r.msgs[11].clear || r.msgs[11].wait || !r.msgs[12].clear || !r.msgs[12].wait {
+		t.Errorf("Clear/ClearWait: %+v %+v", r.msgs[11], r.msgs[12])
+	}
+	if NewID() == NewID() {
+		t.Error("NewID repeats")
+	}
+}
+
+func TestNoPublisherIsSilent(t *testing.T) {
+	SetPublisher(nil)
+	HTML("x") // must not panic
+	Clear()
+}
+
+// fakeClock drives Progress without sleeping.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+func TestProgressRateLimitAndText(t *testing.T) {
+	r := record(t)
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	p := NewProgress()
+	p.now = clk.now
+	p.Start("sweep", 100)
+	for i := 1; i <= 100; i++ {
+		clk.t = clk.t.Add(10 * time.Millisecond) // 100 it/s
+		p.Update(i)
+	}
+	p.Finish()
+	// 1 s of updates at one redraw per 200 ms: start + 5 + finish.
+	if n := len(r.msgs); n < 5 || n > 8 {
+		t.Errorf("%d redraws for 100 updates over 1s", n)
+	}
+	id := r.msgs[0].id
+	for i, m := range r.msgs {
+		if m.id != id {
+			t.Fatalf("message %d id %q != %q", i, m.id, id)
+		}
+		if (i == 0) == m.update {
+			t.Errorf("message %d update=%v", i, m.update)
+		}
+	}
+	last := r.msgs[len(r.msgs)-1].data["text/plain"].(string)
+	for _, w := range []string{"sweep", "100%", "100/100", "100.00 it/s", "00:01<00:00"} {
+		if !strings.Contains(last, w) {
+			t.Errorf("final bar %q lacks %q", last, w)
+		}
+	}
+	mid := r.msgs[2].data["text/plain"].(string)
+	if !strings.Contains(mid, "/100") || !strings.Contains(mid, "<00:0") {
+		t.Errorf("mid bar %q lacks count/ETA", mid)
+	}
+	if h := r.msgs[len(r.msgs)-1].data["text/html"].(string); !strings.Contains(h, `<progress value="100" max="100"`) {
+		t.Errorf("html %q", h)
+	}
+}
+
+func TestProgressUnknownTotalAndClose(t *testing.T) {
+	r := record(t)
+	p := NewProgress()
+	p.Start("tokens", 0)
+	p.Update(7)
+	p.Close() // a cell that ended without Finish
+	last := r.msgs[len(r.msgs)-1].data["text/plain"].(string)
+	if !strings.Contains(last, "tokens: 7") {
+		t.Errorf("bar %q", last)
+	}
+	n := len(r.msgs)
+	p.Close()
+	p.Update(9)
+	if len(r.msgs) != n {
+		t.Error("a finished bar redrew")
+	}
+}
+
+func ExampleBundle() {
+	b := Bundle(card{"Steering vector"})
+	keys := make([]string, 0, len(b))
+	for k := range b {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Println(keys, b["text/html"])
+	// Output: [text/html text/plain] <h1>Steering vector</h1>
+}
+
+// printer is a Publisher that prints what a front-end would show.
+type printer struct{}
+
+func (printer) Publish(data, _ map[string]any, id string, update bool) {
+	verb := "display"
+	if update {
+		verb = "update"
+	}
+	fmt.Printf("%s: %v\n", verb, data["text/plain"])
+}
+func (printer) Clear(bool) { fmt.Println("clear") }
+
+func ExampleUpdate() {
+	SetPublisher(printer{})
+	defer SetPublisher(nil)
+	id := NewID()
+	ShowID(id, "epoch 1: loss 0.9")
+	Update(id, "epoch 2: loss 0.4")
+	// Output:
+	// display: epoch 1: loss 0.9
+	// update: epoch 2: loss 0.4
+}
+
+func ExampleNewProgress() {
+	SetPublisher(printer{})
+	defer SetPublisher(nil)
+	p := NewProgress()
+	p.Width = 10
+	p.Start("layers", 4)
+	for i := 1; i <= 4; i++ {
+		p.Update(i) // redrawn at most every 200 ms
+	}
+	p.Finish()
+	// The bar is drawn at Start and Finish; the rate depends on the clock,
+	// so this example prints only the first line.
+	// Output is not checked.
+}
+
+func ExampleMarkdown() {
+	SetPublisher(printer{})
+	defer SetPublisher(nil)
+	Markdown("**cosine** similarity: 0.93")
+	// Output: display: **cosine** similarity: 0.93
+}
