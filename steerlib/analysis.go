@@ -117,7 +117,7 @@ func SelectDirection(ctx context.Context, m Model, d *Dataset, metricPos, metric
 	step, done := progress.Loop(ctx, "selection grid", len(opt.Offsets)*len(opt.Layers))
 	defer done()
 	for _, off := range opt.Offsets {
-		a, err := Extract(ctx, m, d, ExtractOptions{Layers: opt.Layers, Read: ReadLast, Offset: off, Format: opt.Format, SumsOnly: true})
+		a, err := Extract(quiet(ctx), m, d, ExtractOptions{Layers: opt.Layers, Read: ReadLast, Offset: off, Format: opt.Format, SumsOnly: true})
 		if err != nil {
 			return nil, err
 		}
@@ -131,15 +131,16 @@ func SelectDirection(ctx context.Context, m Model, d *Dataset, metricPos, metric
 			abl := AblateEverywhere(dir, m.NumLayers())
 			v := NewVector("cand", engine.SiteBlockOut, l, dir)
 			add := Compose(Add(v, Raw(1)))
-			pv, err := metricPos(ctx, abl)
+			q := quiet(ctx)
+			pv, err := metricPos(q, abl)
 			if err != nil {
 				return nil, err
 			}
-			nv, err := metricNeg(ctx, add)
+			nv, err := metricNeg(q, add)
 			if err != nil {
 				return nil, err
 			}
-			cost, err := costRendered(ctx, m, negTexts, abl)
+			cost, err := costRendered(q, m, negTexts, abl)
 			if err != nil {
 				return nil, err
 			}
@@ -328,9 +329,40 @@ type StreamReport struct {
 // relative strength to one stream at a time.
 func StreamAnalysis(ctx context.Context, m Model, d *Dataset, layers []int, f Format, metric Metric, strength Strength) (*StreamReport, error) {
 	r := &StreamReport{Layers: layers}
+	// One pass with all four streams; per-stream and mean rows are derived.
+	all, err := Extract(ctx, m, d, ExtractOptions{Layers: layers, Streams: "all", Format: f})
+	if err != nil {
+		return nil, err
+	}
+	D := m.Dim()
 	var meanAct *Activations
-	for s, mode := range []string{"0", "1", "2", "3", "mean"} {
-		a, err := Extract(ctx, m, d, ExtractOptions{Layers: layers, Streams: mode, Format: f})
+	for s := 0; s < 5; s++ {
+		rows := map[int][2][][]float64{}
+		for _, l := range layers {
+			pos, neg, err := all.Rows(engine.SiteBlockOut, l)
+			if err != nil {
+				return nil, err
+			}
+			pick := func(xs [][]float64) [][]float64 {
+				out := make([][]float64, len(xs))
+				for i, x := range xs {
+					if s < 4 {
+						out[i] = x[s*D : (s+1)*D]
+						continue
+					}
+					y := make([]float64, D)
+					for k := 0; k < 4; k++ {
+						for j := 0; j < D; j++ {
+							y[j] += x[k*D+j] / 4
+						}
+					}
+					out[i] = y
+				}
+				return out
+			}
+			rows[l] = [2][][]float64{pick(pos), pick(neg)}
+		}
+		a, err := ActivationsFromRows(d.Name, engine.SiteBlockOut, rows, all.Paired)
 		if err != nil {
 			return nil, err
 		}
@@ -341,7 +373,7 @@ func StreamAnalysis(ctx context.Context, m Model, d *Dataset, layers []int, f Fo
 		for _, ls := range sep.Layers {
 			r.AUROC[s] = append(r.AUROC[s], ls.AUROC)
 		}
-		if mode == "mean" {
+		if s == 4 {
 			meanAct = a
 		}
 	}
@@ -352,6 +384,7 @@ func StreamAnalysis(ctx context.Context, m Model, d *Dataset, layers []int, f Fo
 	if err != nil {
 		return nil, err
 	}
+	v.Prov.ModelHash, v.Prov.DatasetHash, v.Prov.Streams = m.Hash(), d.Hash, "mean"
 	base, err := metric(ctx, nil)
 	if err != nil {
 		return nil, err

@@ -74,6 +74,15 @@ func (e *EngineModel) Forward(ctx context.Context, seqs [][]int, hooks []Hook, a
 	return out.Logits, nil
 }
 
+// ForwardHooksUpTo runs the hooks through block deepest only, without the
+// head, using the engine's Capture (which computes only the blocks it
+// needs); the capture itself records one last-position row of that block.
+func (e *EngineModel) ForwardHooksUpTo(ctx context.Context, seqs [][]int, hooks []Hook, deepest int) error {
+	_, err := e.M.Capture(ctx, seqs, engine.CaptureRequest{Sites: []engine.Site{engine.SiteBlockOut}, Layers: []int{deepest},
+		Positions: engine.LastPosition(), SumOnly: true}, hookOpts(hooks)...)
+	return err
+}
+
 // Generate decodes greedily (argmax, lowest id on ties, as the engine's
 // greedy sampler) up to maxNew tokens or EOS, with the hooks active in
 // prefill and decode.

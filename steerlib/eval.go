@@ -233,7 +233,7 @@ func Continuations(ctx context.Context, m Model, prompts []string, f Format, s *
 		if err != nil {
 			return nil, err
 		}
-		ids, err := g.Generate(ctx, p, maxNew, hooks)
+		ids, err := g.Generate(quiet(ctx), p, maxNew, hooks)
 		if err != nil {
 			return nil, fmt.Errorf("steerlib: generate prompt %d: %w", i, err)
 		}
@@ -393,11 +393,11 @@ func Sweep(ctx context.Context, m Model, v *Vector, metric Metric, opt DoseOptio
 				return nil, err
 			}
 			st := Compose(opt.Make(l, s))
-			vals, err := metric(ctx, st)
+			vals, err := metric(quiet(ctx), st)
 			if err != nil {
 				return nil, fmt.Errorf("steerlib: sweep layer %d strength %g: %w", l, s, err)
 			}
-			c, err := CostOf(ctx, m, opt.Neutral, opt.Format, st, opt.RepetitionPrompts, opt.MaxNew)
+			c, err := CostOf(quiet(ctx), m, opt.Neutral, opt.Format, st, opt.RepetitionPrompts, opt.MaxNew)
 			if err != nil {
 				return nil, fmt.Errorf("steerlib: sweep cost layer %d strength %g: %w", l, s, err)
 			}

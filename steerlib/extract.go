@@ -367,6 +367,18 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 		}
 	}
 	keep := !opt.SumsOnly
+	// The deepest block any requested site needs; −1 when final/logits are
+	// requested (the whole model runs).
+	deepest := 0
+	for _, s := range opt.Sites {
+		if !s.PerLayer() {
+			deepest = -1
+			break
+		}
+		for _, l := range opt.Layers {
+			deepest = max(deepest, l)
+		}
+	}
 	nb := (len(items) + opt.BatchSize - 1) / opt.BatchSize
 	step, done := progress.Loop(ctx, "extract "+d.Name, nb)
 	defer done()
@@ -442,7 +454,13 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 				}
 			}})
 		}
-		if _, err := m.Forward(ctx, seqs, hooks, false); err != nil {
+		var err error
+		if sf, ok := m.(shallowForwarder); ok && deepest >= 0 {
+			err = sf.ForwardHooksUpTo(quiet(ctx), seqs, hooks, deepest)
+		} else {
+			_, err = m.Forward(quiet(ctx), seqs, hooks, false)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("steerlib: extract %q batch %d: %w", d.Name, b0/opt.BatchSize, err)
 		}
 		if opt.Read == ReadResponseMean {

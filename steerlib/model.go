@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/steerbook/steerbook/engine"
+	"github.com/steerbook/steerbook/engine/progress"
 )
 
 // Hook is one engine hook with the selector that says which site visits it
@@ -34,6 +35,23 @@ type Model interface {
 type Generator interface {
 	Generate(ctx context.Context, prompt []int, maxNew int, hooks []Hook) ([]int, error)
 }
+
+// shallowForwarder is implemented by models that can stop after a given
+// block and skip the head (the engine's Capture does this), which makes
+// extracting shallow layers cheaper.
+type shallowForwarder interface {
+	ForwardHooksUpTo(ctx context.Context, seqs [][]int, hooks []Hook, deepest int) error
+}
+
+// quietReporter swallows progress, so inner model calls inside a steerlib
+// loop do not fight the loop's own progress bar.
+type quietReporter struct{}
+
+func (quietReporter) Start(string, int) {}
+func (quietReporter) Update(int)        {}
+func (quietReporter) Finish()           {}
+
+func quiet(ctx context.Context) context.Context { return progress.WithReporter(ctx, quietReporter{}) }
 
 // Decoder turns token ids back into text; the engine's tokenizer implements it.
 type Decoder interface {
