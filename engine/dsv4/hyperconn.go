@@ -11,7 +11,7 @@ import (
 
 // hcParams are one mHC site's parameters: fn [(2+n)·n, n·D], base, scale [3].
 type hcParams struct {
-	fn    Linear // f32 [(2+n)·n, n·D], engine/tensor's SIMD kernel
+	fn    Linear // f32 [(2+n)·n, n·D]; a Dense (float64-accumulated dot), see hc below
 	base  []float32
 	scale []float32
 }
