@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/steerbook/steerbook/engine"
+	"github.com/steerbook/steerbook/engine/tokenizer"
 )
 
 // tinyModel is the golden test checkpoint beside the repository (the examples
@@ -108,4 +109,39 @@ func ExampleModel_GenerateTokens() {
 	// Output: 4 length
 }
 
-var _ = os.Stat
+
+func ExampleModel_Generate() {
+	// A folder with the golden weights and a small tokenizer trained on the
+	// spot stands in for a real model folder here.
+	dir, err := os.MkdirTemp("", "steerbook-example")
+	if err != nil {
+		return
+	}
+	defer os.RemoveAll(dir)
+	for _, f := range []string{"config.json", "model.safetensors"} {
+		if os.Symlink(filepath.Join(tinyModel(), "..", "bf16", f), filepath.Join(dir, f)) != nil {
+			return
+		}
+	}
+	tok, err := tokenizer.Train([]string{"the cat sat on the mat", "a dog ran in the park"}, 300, tokenizer.DefaultSpecialTokens)
+	if err != nil || tok.WriteJSON(filepath.Join(dir, "tokenizer.json")) != nil {
+		return
+	}
+	m, err := engine.Load(dir)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer m.Close()
+	n := 0
+	g, err := m.Generate(context.Background(), "the cat", engine.GenerateOptions{
+		MaxTokens: 5, Temperature: 0.7, TopP: 0.9, Seed: 42, IgnoreEOS: true,
+		OnToken: func(id int, text string) error { n++; return nil }, // stream tokens as they come
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(len(g.Tokens), n, g.StopReason)
+	// Output: 5 5 length
+}
