@@ -1,12 +1,46 @@
 package dsv4
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // Rope holds the per-pair rotation frequencies of one RoPE variant (design
 // §2.5): plain θ for sliding-window layers, θ' with YaRN for compressed ones.
 type Rope struct {
 	Freq []float32 // ω_i, i = 0…rope/2−1, float32 like the reference
 	Dim  int       // rotated dims (qk_rope_head_dim)
+
+	// A table of cos/sin per position, grown on demand up to ropeCacheMax
+	// positions (the values are exactly those cosSin computes).
+	mu  sync.RWMutex
+	tab [][]float32 // [pos] → cos_0, sin_0, cos_1, sin_1, …
+}
+
+const ropeCacheMax = 1 << 16
+
+// row returns the cos/sin table row of position p, or nil beyond the cache.
+func (r *Rope) row(p int) []float32 {
+	if p >= ropeCacheMax {
+		return nil
+	}
+	r.mu.RLock()
+	if p < len(r.tab) {
+		t := r.tab[p]
+		r.mu.RUnlock()
+		return t
+	}
+	r.mu.RUnlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for q := len(r.tab); q <= p; q++ {
+		t := make([]float32, r.Dim)
+		for i := 0; i < r.Dim/2; i++ {
+			t[2*i], t[2*i+1] = r.cosSin(q, i)
+		}
+		r.tab = append(r.tab, t)
+	}
+	return r.tab[p]
 }
 
 // NewRope builds the frequencies for a rope slice of dim values with base
@@ -47,8 +81,14 @@ func (r *Rope) cosSin(p, i int) (float32, float32) {
 // Apply rotates v (exactly Dim values: the rope slice) to position p, treating
 // (v[2i], v[2i+1]) as a complex number; inverse rotates by −p·ω.
 func (r *Rope) Apply(v []float32, p int, inverse bool) {
+	t := r.row(p)
 	for i := 0; i < r.Dim/2; i++ {
-		c, s := r.cosSin(p, i)
+		var c, s float32
+		if t != nil {
+			c, s = t[2*i], t[2*i+1]
+		} else {
+			c, s = r.cosSin(p, i)
+		}
 		if inverse {
 			s = -s
 		}
