@@ -3,6 +3,7 @@ package cell
 import (
 	"errors"
 	"fmt"
+	"go/ast"
 	"go/scanner"
 	"io"
 	"regexp"
@@ -161,25 +162,62 @@ func (s *Session) translate(err error, trace []string, c *parsedCell, n int) err
 	return &Error{Name: name, Message: msg, Line: line, Traceback: traceback(c.src, n, line, name+": "+msg)}
 }
 
-func isNilType(msg string) bool { return msg == "nil type" || strings.HasSuffix(msg, ": nil type") }
+func isNilType(msg string) bool {
+	return msg == "nil type" || strings.HasSuffix(msg, ": nil type") || msg == "nil reflect type"
+}
 
 // nilType explains yaegi's "nil type" failure, which it reports for
 // language features it does not know. We look at the cell for the usual
 // culprits.
 func (s *Session) nilType(c *parsedCell, n, line int) error {
-	msg := "yaegi failed on a construct it does not support (it reported \"nil type\")."
+	generic := map[string]bool{}
+	s.defMu.Lock()
+	for name, f := range s.funcs {
+		if f.generic {
+			generic[name] = true
+		}
+	}
+	s.defMu.Unlock()
+	for _, u := range c.units {
+		if fd, ok := u.decl.(*ast.FuncDecl); ok && fd.Type.TypeParams != nil {
+			generic[fd.Name.Name] = true
+		}
+	}
+	callLine, callName, rangeLine, funcRange := 0, "", 0, false
+	for _, u := range c.units {
+		ast.Inspect(u.node(), func(nd ast.Node) bool {
+			switch x := nd.(type) {
+			case *ast.CallExpr:
+				if id, ok := x.Fun.(*ast.Ident); ok && generic[id.Name] && callLine == 0 {
+					callLine, callName = c.line(c.off(x.Pos())), id.Name
+				}
+			case *ast.RangeStmt:
+				if rangeLine == 0 {
+					rangeLine = c.line(c.off(x.Pos()))
+					if _, ok := x.X.(*ast.FuncLit); ok || rangeOverFunc.MatchString(c.text(x.X)) {
+						funcRange = true
+					}
+				}
+			}
+			return true
+		})
+	}
+	msg := "yaegi failed on a construct it does not support (it reported \"nil type\")"
 	switch {
-	case strings.Contains(c.src, "range") && rangeOverFunc.MatchString(c.src):
+	case callLine > 0:
+		line = callLine
+		msg = fmt.Sprintf("yaegi v0.16.1 could not infer the type arguments of the generic call %s(...) (it reported \"nil type\"); instantiate it explicitly, e.g. %s[float64](...)", callName, callName)
+	case rangeLine > 0 && funcRange:
+		line = rangeLine
 		msg = "range over a function (iterator) is not supported by yaegi v0.16.1; call the function with a callback, or collect the values into a slice and range over that"
-	case strings.Contains(c.src, "range"):
+	case rangeLine > 0:
+		line = rangeLine
 		msg = "`for ... range` over this value is not supported by yaegi v0.16.1: ranging over an integer whose type the cell front-end could not see, or over a function. Write `for i := 0; i < n; i++`, or range over a slice"
-	case strings.Contains(c.src, "["):
-		msg = "yaegi could not work out a type here, most often a generic call whose type arguments it cannot infer; instantiate explicitly, e.g. `F[float64](x)`"
 	}
 	return &Error{Name: "Unsupported", Message: msg, Line: line, Traceback: traceback(c.src, n, line, "Unsupported: "+msg)}
 }
 
-var rangeOverFunc = regexp.MustCompile(`range\s+(func|\w+\.All\(|\w+\.Seq|maps\.Keys|maps\.Values|slices\.Values)`)
+var rangeOverFunc = regexp.MustCompile(`^(func|\w+\.All\(|\w+\.Seq|maps\.Keys|maps\.Values|slices\.Values|strings\.(Lines|SplitSeq|FieldsSeq))`)
 
 // explainCompile recognises yaegi's messages for features it lacks.
 func explainCompile(msg string, c *parsedCell, line int) (string, bool) {

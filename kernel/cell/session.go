@@ -19,6 +19,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"log"
 	"os"
 	"path"
 	"reflect"
@@ -285,9 +286,21 @@ type trailingExpr struct {
 // cell N is reported as N*cellLineBase+L.
 const cellLineBase = 100000
 
-// compile parses a chunk in the interpreter's file set under the cell's
-// name, so that yaegi's messages carry "cellN:line:col", and compiles it.
-func (s *Session) compile(ch *chunk, n int) (*interp.Program, error) {
+// compile parses a chunk in the interpreter's file set, with a //line
+// directive that puts the cell number into yaegi's line numbers, and
+// compiles it. yaegi's compiler panics on some inputs (log.Panic "nil
+// type", "nil reflect type"); that becomes an error, not a dead kernel.
+func (s *Session) compile(ch *chunk, n int) (prog *interp.Program, err error) {
+	// yaegi logs the message of such panics through the standard logger
+	// before panicking; it would land in the cell's stderr as noise.
+	prevLog := log.Writer()
+	log.SetOutput(io.Discard)
+	defer log.SetOutput(prevLog)
+	defer func() {
+		if r := recover(); r != nil {
+			prog, err = nil, fmt.Errorf("%v", r)
+		}
+	}()
 	// One file name for every chunk: yaegi keys imports by it. The cell
 	// number is folded into the line numbers instead (see cellLine).
 	const name = "cell"
