@@ -420,3 +420,19 @@ func SelectionGrid(g *steerlib.SelectionGrid) (*Figure, error) {
 	b.X.Tick.Marker, k.X.Tick.Marker = intTicks{}, intTicks{}
 	return &Figure{Title: "Direction selection grid: " + g.Dataset, Rows: 1, Cols: 2, Panels: []*plot.Plot{b, k}}, nil
 }
+
+// ConditionGrid draws a CAST condition search as a layer × threshold F1
+// heatmap.
+func ConditionGrid(g *steerlib.ConditionGrid) (*Figure, error) {
+	cols := make([]string, len(g.Thresholds))
+	for i, th := range g.Thresholds {
+		cols[i] = fmt.Sprintf("%.2f", th)
+	}
+	rows := make([]string, len(g.Layers))
+	for i, l := range g.Layers {
+		rows[i] = fmt.Sprint(l)
+	}
+	f, err := Heatmap(fmt.Sprintf("CAST gate F1 (best: layer %d, cos > %.2f, F1 %.2f)", g.Best.Layer, g.Best.Threshold, g.Best.F1),
+		"cosine threshold", "layer", cols, rows, g.F1, false)
+	return f, err
+}
