@@ -1,0 +1,201 @@
+"""Export a trained checkpoint to the embedded model folder, plus parity data.
+
+  .venv-train/bin/python engine/defaultmodel/train/export.py \
+      --ckpt /tmp/dm-run/final.pt --data /tmp/dm-data \
+      --model engine/defaultmodel/model --parity engine/defaultmodel/testdata/parity.safetensors
+
+Writes <model>/model.safetensors under the official DeepSeek-V4 tensor names
+(design §3.2): BF16 for embeddings, norms and linears; F32 for hc_*,
+attn_sink, compressor ape and gate.bias; I64 for tid2eid. <model>/config.json
+is the deepseek_v4 config. The tokenizer files are already there (prepare).
+
+Parity: the exported (BF16-rounded) weights are loaded back into the float32
+PyTorch model, which runs one prefill of each of a few held-out token windows
+(each starting at a document start); the token ids and the logits at every
+position are stored with, per position, a flag: 1 = an exact tie at the cut
+of a CSA indexer's top-k (order unspecified, the Go engine may pick the other
+entry), 2 = rounding-sensitive (float64 and float32 runs of this model differ
+by more than 1e-4 at that position: an FP8/FP4 simulation input lies on a
+rounding midpoint up to float32 noise), 0 = neither.
+
+Also reports the held-out loss with the BF16 weights and, for information,
+with the weights as the release would store them (FP8 e4m3 128x128 UE8M0
+blocks for dense linears, FP4 e2m1 per-32 UE8M0 for routed experts).
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dsv4  # noqa: E402
+import train as T  # noqa: E402
+
+
+def dtype_for(name):
+    if name.endswith("tid2eid"):
+        return torch.int64
+    if name.split(".")[-1].startswith("hc_") or name.endswith("attn_sink") or name.endswith(".ape") or name.endswith("gate.bias"):
+        return torch.float32
+    return torch.bfloat16
+
+
+def is_dense_linear(name):
+    # linears the release stores as FP8 (design §2.13 / §3.2)
+    return any(name.endswith(s) for s in (
+        "attn.wq_a.weight", "attn.wq_b.weight", "attn.wkv.weight", "attn.wo_a.weight", "attn.wo_b.weight",
+        "indexer.wq_b.weight")) or ".shared_experts." in name
+
+
+def fp8_block_quant(w, block=128):
+    o, i = w.shape
+    out = torch.empty_like(w)
+    for a in range(0, o, block):
+        for b in range(0, i, block):
+            t = w[a:a + block, b:b + block]
+            amax = t.abs().amax().clamp(min=1e-4)
+            s = dsv4._ceil_pow2(amax * (1.0 / 448.0))
+            out[a:a + block, b:b + block] = dsv4._round_e4m3(torch.clamp(t / s, -448, 448)) * s
+    return out
+
+
+def fp4_quant(w):
+    return dsv4.fp4_roundtrip(w, 32)
+
+
+def detect(model, cfg, tok):
+    """Per-position flags (see module doc) for one sequence [1, S]."""
+    S = tok.shape[1]
+    flags = torch.zeros(S, dtype=torch.int64)
+    ties = set()
+
+    def wrap(ix):
+        orig = ix.scores
+
+        def scores(*a, **kw):
+            res = orig(*a, **kw)
+            I = res[0].float()  # [S, NW]
+            nw = I.shape[1]
+            k = min(cfg.index_topk, nw)
+            for s in range(S):
+                vis = min((s + 1) // 4, nw)
+                if vis <= k:
+                    continue
+                v = I[s, :vis]
+                kth = v.topk(k).values[-1]
+                if (v == kth).sum() > (v.topk(k).values == kth).sum():
+                    ties.add(s)
+            return res
+        ix.scores = scores
+        return orig
+
+    origs = []
+    for blk in model.layers:
+        if blk.attn.ratio == 4:
+            origs.append((blk.attn.indexer, wrap(blk.attn.indexer)))
+    with torch.no_grad():
+        l32 = model(tok)[0]
+    for ix, o in origs:
+        ix.scores = o
+    model.double()
+    with torch.no_grad():
+        l64 = model(tok)[0].float()
+    model.float()
+    # a tie at position s can also change later positions (their keys/entries
+    # see s through later layers): flag s and, conservatively, nothing else -
+    # later positions are judged by the f32/f64 comparison below only if they
+    # flip in this implementation too.
+    for s in ties:
+        flags[s] = 1
+    sens = (l32 - l64).abs().amax(-1) > 1e-4
+    flags[(flags == 0) & sens] = 2
+    return l32, flags
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--ckpt", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--model", default="engine/defaultmodel/model")
+    p.add_argument("--parity", default="engine/defaultmodel/testdata/parity.safetensors")
+    p.add_argument("--parity-seqs", type=int, default=4)
+    p.add_argument("--parity-len", type=int, default=128)
+    p.add_argument("--eval-docs", type=int, default=2000)
+    p.add_argument("--threads", type=int, default=1)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    st = torch.load(a.ckpt)
+    cfg_hf = st.get("config")
+    if cfg_hf is None:
+        cfg_hf = json.load(open(os.path.join(os.path.dirname(__file__), "config.json")))
+    cfg = dsv4.Config.from_hf(cfg_hf)
+    model = dsv4.Transformer(cfg)
+    model.load_state_dict(st["model"])
+    model.eval()
+    sd = model.state_dict()
+
+    out = {}
+    for name, t in sd.items():
+        out[name] = t.detach().to(dtype_for(name)).contiguous()
+    os.makedirs(a.model, exist_ok=True)
+    meta = {"format": "pt", "producer": "steerbook engine/defaultmodel/train/export.py"}
+    save_file(out, os.path.join(a.model, "model.safetensors"), metadata=meta)
+    hf = cfg.to_hf()
+    with open(os.path.join(a.model, "config.json"), "w") as f:
+        json.dump(hf, f, indent=2)
+        f.write("\n")
+    nbytes = os.path.getsize(os.path.join(a.model, "model.safetensors"))
+    print(f"wrote {len(out)} tensors, {nbytes / 1e6:.2f} MB")
+
+    # reload the rounded weights: parity is against what the Go engine reads
+    dsv4.load_state(model, {k: (v.float() if v.is_floating_point() else v) for k, v in out.items()})
+    val = T.Data(a.data, "val", 0)
+    loss_bf16 = T.evaluate(model, val, a.eval_docs)
+    print(f"held-out loss with exported BF16 weights: {loss_bf16:.5f}")
+
+    toks, logits, flags = [], [], []
+    starts = val.all_starts
+    rng = np.random.default_rng(7)
+    cand = starts[starts + a.parity_len <= len(val.tok)]
+    pick = sorted(rng.choice(cand, a.parity_seqs, replace=False))
+    for s0 in pick:
+        tok = torch.from_numpy(val.tok[s0:s0 + a.parity_len].astype(np.int64))[None]
+        l, f = detect(model, cfg, tok)
+        toks.append(tok[0])
+        logits.append(l)
+        flags.append(f)
+    par = {"tokens": torch.stack(toks), "logits": torch.stack(logits).contiguous(),
+           "flags": torch.stack(flags)}
+    os.makedirs(os.path.dirname(a.parity), exist_ok=True)
+    save_file(par, a.parity, metadata={
+        "doc": "tokens [N,S] I64 held-out windows starting at a document start; logits [N,S,V] F32 "
+               "PyTorch float32 prefill logits at every position with the exported BF16 weights; flags [N,S] I64: "
+               "1 indexer top-k tie at the cut, 2 rounding-sensitive (f32 vs f64 differ > 1e-4), 0 neither"})
+    nf = {k: int((par['flags'] == k).sum()) for k in (1, 2)}
+    print(f"parity: {par['tokens'].shape} tokens, flags tie={nf[1]} sensitive={nf[2]} -> {a.parity}")
+
+    # informational: the release's storage formats
+    q = {}
+    for name, t in out.items():
+        w = t.float() if t.is_floating_point() else t
+        if ".experts." in name and name.endswith(".weight"):
+            w = fp4_quant(w)
+        elif is_dense_linear(name):
+            w = fp8_block_quant(w)
+        q[name] = w
+    dsv4.load_state(model, q)
+    loss_q = T.evaluate(model, val, a.eval_docs)
+    print(f"held-out loss with FP8 dense / FP4 expert weights: {loss_q:.5f} (BF16 {loss_bf16:.5f})")
+    summ = {"tensors": len(out), "bytes": nbytes, "val_loss_bf16": loss_bf16, "val_loss_fp8_fp4": loss_q,
+            "eval_docs": a.eval_docs, "parity_flags": nf}
+    with open(os.path.join(os.path.dirname(a.ckpt), "export.json"), "w") as f:
+        json.dump(summ, f, indent=1)
+    print(json.dumps(summ))
+
+
+if __name__ == "__main__":
+    main()
