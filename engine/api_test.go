@@ -116,6 +116,12 @@ func TestCaptureRowsSumsAndPositions(t *testing.T) {
 			t.Fatalf("row %d differs from the hook's", i)
 		}
 	}
+	ex, wt := c.Experts(3)
+	if len(ex) != 6 || len(ex[0]) != m.Config().NumExpertsPerTok || len(wt[0]) != len(ex[0]) {
+		t.Errorf("router experts %v weights %v", ex, wt)
+	} else if s := wt[0][0] + wt[0][1]; math.Abs(float64(s)-m.Config().RoutedScalingFactor) > 1e-5 {
+		t.Errorf("routing weights sum to %g, want the scaling factor", s)
+	}
 	if len(c.Rows(SiteFinal, -1)) != 6 {
 		t.Errorf("final rows %d", len(c.Rows(SiteFinal, 0)))
 	}

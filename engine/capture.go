@@ -35,6 +35,9 @@ type Capture struct {
 	width  map[Site]int
 	index  []RowIndex
 	layers []int
+	// router captures also keep the routing: experts and weights per row.
+	experts map[int][][]int
+	rweight map[int][][]float32
 }
 
 // Capture runs one batched prefill of seqs and records the requested sites.
@@ -46,7 +49,8 @@ func (m *Model) Capture(ctx context.Context, seqs [][]int, req CaptureRequest, o
 	if len(req.Sites) == 0 {
 		return nil, fmt.Errorf("engine: capture: no sites requested")
 	}
-	c := &Capture{req: req, rows: map[capKey][][]float32{}, sums: map[capKey][]float64{}, counts: map[capKey]int{}, width: map[Site]int{}}
+	c := &Capture{req: req, rows: map[capKey][][]float32{}, sums: map[capKey][]float64{}, counts: map[capKey]int{}, width: map[Site]int{},
+		experts: map[int][][]int{}, rweight: map[int][][]float32{}}
 	layers := req.Layers
 	if layers == nil {
 		for l := 0; l < m.NumLayers(); l++ {
@@ -107,6 +111,10 @@ func (m *Model) Capture(ctx context.Context, seqs [][]int, req CaptureRequest, o
 					c.rows[k] = append(c.rows[k], append([]float32(nil), row...))
 					c.counts[k]++
 				}
+				if site == SiteRouter && !req.SumOnly {
+					c.experts[e.Layer] = append(c.experts[e.Layer], append([]int(nil), e.Experts[i*e.TopK:(i+1)*e.TopK]...))
+					c.rweight[e.Layer] = append(c.rweight[e.Layer], append([]float32(nil), e.Weights[i*e.TopK:(i+1)*e.TopK]...))
+				}
 			}
 		}})
 	}
@@ -126,6 +134,10 @@ func (c *Capture) key(site Site, layer int) capKey {
 // Rows returns the captured rows of (site, layer) in Index order (nil when
 // SumOnly or not captured). For final and logits the layer is ignored.
 func (c *Capture) Rows(site Site, layer int) [][]float32 { return c.rows[c.key(site, layer)] }
+
+// Experts returns, for a router capture, the chosen experts and their routing
+// weights of every row at layer (in Index order).
+func (c *Capture) Experts(layer int) ([][]int, [][]float32) { return c.experts[layer], c.rweight[layer] }
 
 // Index gives the (sequence, position) of each row.
 func (c *Capture) Index() []RowIndex { return c.index }

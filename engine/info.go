@@ -156,3 +156,9 @@ func (in Info) MIMEBundle() map[string]any {
 	b.WriteString("</table>")
 	return map[string]any{"text/plain": in.String(), "text/html": b.String()}
 }
+
+// String summarises the model (its Info).
+func (m *Model) String() string { return m.Info().String() }
+
+// MIMEBundle renders the model in a notebook as its Info.
+func (m *Model) MIMEBundle() map[string]any { return m.Info().MIMEBundle() }

@@ -98,3 +98,22 @@ func hadamard(x []float32) {
 		x[i] *= s
 	}
 }
+
+// actQuantLinear applies the reference's FP8 activation quantisation (blocks of
+// 128 along the input, UE8M0 scales; a shorter last block is its own block)
+// to the input rows before the matrix product.
+type actQuantLinear struct{ Linear }
+
+func (a actQuantLinear) MatMul(dst, x []float32, rows int) {
+	in := a.In()
+	q := make([]float32, rows*in)
+	copy(q, x[:rows*in])
+	for r := 0; r < rows; r++ {
+		row := q[r*in : (r+1)*in]
+		for b := 0; b < in; b += 128 {
+			blk := row[b:min(b+128, in)]
+			fp8RoundTrip(blk, len(blk))
+		}
+	}
+	a.Linear.MatMul(dst, q, rows)
+}

@@ -299,3 +299,26 @@ func TestRandomSourceLoads(t *testing.T) {
 		}
 	}
 }
+
+// The activation quantisation switch acts only on FP8/FP4-stored weights.
+func TestActQuantSwitch(t *testing.T) {
+	seqs, _ := loadExpected(t)
+	toks := seqs[1].Tokens[:12]
+	run := func(sub string, aq bool) []float32 {
+		o := DefaultOptions()
+		o.ActQuant = aq
+		m := loadGolden(t, sub, o)
+		r, err := m.Extend(m.NewState(), toks, LogitsLast, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Logits[0]
+	}
+	if !slices.Equal(run("bf16", false), run("bf16", true)) {
+		t.Error("ActQuant changed a BF16 checkpoint")
+	}
+	a, b := run("fp8", false), run("fp8", true)
+	if d := maxAbsDiff(a, b); d == 0 || d > 0.5 {
+		t.Errorf("ActQuant on the FP8 checkpoint changed logits by %g (want small, non-zero)", d)
+	}
+}

@@ -115,6 +115,10 @@ type Options struct {
 	FP8KV       bool // FP8 round trip of the KV nope dims (later revision); default on
 	FP4Indexer  bool // Hadamard + FP4 round trip of indexer q/k; default on
 	SharedClamp bool // SwiGLU clamp on the shared expert (later revision); default on
+	// ActQuant quant-dequantises the input rows of every FP8/FP4-stored
+	// linear to FP8 in blocks of 128 (design §2.13, the GPU kernels'
+	// activation quantisation); default off.
+	ActQuant bool
 }
 
 // DefaultOptions are the design's recommendations: all simulations on.
@@ -160,6 +164,9 @@ func (ld *loader) linear(name string, out, in int) (Linear, error) {
 	l, err := ld.src.Linear(w, s, out, in)
 	if err != nil {
 		return nil, fmt.Errorf("tensor %s in %s: %w", w.Name, w.File, err)
+	}
+	if ld.m.Opt.ActQuant && s != nil {
+		l = actQuantLinear{l}
 	}
 	return l, nil
 }
