@@ -137,7 +137,9 @@ func (c *Capture) Rows(site Site, layer int) [][]float32 { return c.rows[c.key(s
 
 // Experts returns, for a router capture, the chosen experts and their routing
 // weights of every row at layer (in Index order).
-func (c *Capture) Experts(layer int) ([][]int, [][]float32) { return c.experts[layer], c.rweight[layer] }
+func (c *Capture) Experts(layer int) ([][]int, [][]float32) {
+	return c.experts[layer], c.rweight[layer]
+}
 
 // Index gives the (sequence, position) of each row.
 func (c *Capture) Index() []RowIndex { return c.index }

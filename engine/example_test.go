@@ -109,7 +109,6 @@ func ExampleModel_GenerateTokens() {
 	// Output: 4 length
 }
 
-
 func ExampleModel_Generate() {
 	// A folder with the golden weights and a small tokenizer trained on the
 	// spot stands in for a real model folder here.
