@@ -449,3 +449,22 @@ func TestBatchedGenerationEqualsSingle(t *testing.T) {
 		t.Errorf("callback order %v", order)
 	}
 }
+
+func TestWithTokenizerFile(t *testing.T) {
+	p := "tokenizer/testdata/trained_tokenizer.json"
+	if _, err := os.Stat(p); err != nil {
+		t.Skip(p, err)
+	}
+	m, err := Load(filepath.Join(goldenDir(t), "bf16"), WithTokenizerFile(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	g, err := m.Generate(context.Background(), "hello", GenerateOptions{MaxTokens: 3, IgnoreEOS: true})
+	if err != nil || len(g.Tokens) != 3 {
+		t.Fatalf("%v %v", g, err)
+	}
+	if _, err := Load(filepath.Join(goldenDir(t), "bf16"), WithTokenizerFile("/nonexistent/tokenizer.json")); err == nil || !strings.Contains(err.Error(), "nonexistent") {
+		t.Errorf("missing tokenizer file: %v", err)
+	}
+}

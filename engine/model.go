@@ -43,9 +43,11 @@ type GenerationConfig struct {
 }
 
 type loadConfig struct {
-	opt   dsv4.Options
-	dense bool
-	noTok bool
+	opt     dsv4.Options
+	dense   bool
+	noTok   bool
+	tok     *tokenizer.Tokenizer
+	tokFile string
 }
 
 // LoadOption configures Load.
@@ -60,6 +62,15 @@ func WithQuantSim(o dsv4.Options) LoadOption { return func(c *loadConfig) { c.op
 // of keeping FP8/FP4/BF16 compressed. Uses much more memory; it is the
 // reference path the golden tests check (float64-accumulated dot products).
 func WithDenseWeights() LoadOption { return func(c *loadConfig) { c.dense = true } }
+
+// WithTokenizer uses tok instead of the folder's tokenizer.json (for a
+// checkpoint without one, like the golden test model).
+func WithTokenizer(tok *tokenizer.Tokenizer) LoadOption { return func(c *loadConfig) { c.tok = tok } }
+
+// WithTokenizerFile loads the tokenizer from a tokenizer.json at path (its
+// sibling tokenizer_config.json is applied when present) instead of the
+// folder's.
+func WithTokenizerFile(path string) LoadOption { return func(c *loadConfig) { c.tokFile = path } }
 
 // WithoutTokenizer skips tokenizer.json even when present.
 func WithoutTokenizer() LoadOption { return func(c *loadConfig) { c.noTok = true } }
@@ -121,7 +132,15 @@ func build(dir string, cfgBytes []byte, ck *safetensors.Checkpoint, read func(st
 			return nil, fmt.Errorf("engine: %s/generation_config.json: %w", dir, err)
 		}
 	}
-	if !lc.noTok {
+	switch {
+	case lc.noTok:
+	case lc.tok != nil:
+		m.tok = lc.tok
+	case lc.tokFile != "":
+		if m.tok, err = tokenizer.Load(lc.tokFile); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+	default:
 		b, err := read("tokenizer.json")
 		switch {
 		case err == nil:
@@ -142,6 +161,9 @@ func build(dir string, cfgBytes []byte, ck *safetensors.Checkpoint, read func(st
 		default:
 			return nil, fmt.Errorf("engine: %s/tokenizer.json: %w", dir, err)
 		}
+	}
+	if m.tok != nil && m.tok.VocabSize() > cfg.VocabSize {
+		return nil, fmt.Errorf("engine: %s: tokenizer has %d tokens, more than vocab_size %d in config.json", dir, m.tok.VocabSize(), cfg.VocabSize)
 	}
 	return m, nil
 }
