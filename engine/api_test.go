@@ -468,3 +468,26 @@ func TestWithTokenizerFile(t *testing.T) {
 		t.Errorf("missing tokenizer file: %v", err)
 	}
 }
+
+// A Model serves concurrent calls (each keeps its own cache).
+func TestConcurrentUse(t *testing.T) {
+	m := loadTiny(t, "fp8")
+	ctx := context.Background()
+	seqs := tinySeqs(t)
+	want, _ := m.Forward(ctx, seqs)
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			out, err := m.Forward(ctx, seqs)
+			if err == nil && !slices.Equal(out.Logits[2][30], want.Logits[2][30]) {
+				err = errors.New("concurrent forward differs")
+			}
+			errs <- err
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
