@@ -1,0 +1,135 @@
+// Command evalmodel measures the quality of Steerbook's default model (or
+// any DeepSeek-V4 folder with a tokenizer) against the ground truth of its
+// corpus: held-out loss vs the generator's exact entropy, greedy and sampled
+// generation on held-out prompts, and the steering check (see package eval).
+//
+//	go run ./engine/defaultmodel/eval/cmd/evalmodel [-model DIR] [-n N] [-seed S] [-json] [-plot PATH] [-md PATH]
+//
+// Without -model it evaluates the embedded default model (engine.Default);
+// when none is embedded in the binary it falls back to the exported folder
+// -fallback (default engine/defaultmodel/model). The text report goes to
+// stdout (JSON with -json), progress to stderr; the steering plot is written
+// as a PNG. The exit status is 1 when a check misses its target and -strict
+// is set.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+
+	"github.com/steerbook/steerbook/engine"
+	"github.com/steerbook/steerbook/engine/defaultmodel/eval"
+)
+
+func main() {
+	model := flag.String("model", "", "model folder (default: the embedded default model)")
+	fallback := flag.String("fallback", "engine/defaultmodel/model", "folder to load when no default model is embedded")
+	n := flag.Int("n", 64, "prompts per set (review prefixes, chat prompts); steering uses n/2 negative prompts")
+	seed := flag.Uint64("seed", 1, "seed of prompts, held-out documents and sampling")
+	lossDocs := flag.Int("loss-docs", 0, "held-out documents for the loss (default 4·n)")
+	maxTok := flag.Int("max-tokens", 96, "new tokens per completion at most")
+	batch := flag.Int("batch", 32, "prompts per engine call")
+	layer := flag.Int("layer", -1, "layer of the steering vector (default: NumLayers/2)")
+	contrast := flag.Int("contrast", 64, "reviews per side of the difference of means")
+	steerPrompts := flag.Int("steer-prompts", 0, "negative prompts per strength (default n/2)")
+	strengths := flag.String("strengths", "", "comma-separated steering strengths (default "+fmtStrengths(eval.DefaultStrengths)+")")
+	skip := flag.String("skip", "", "comma-separated parts to skip: loss, decoding, steering")
+	asJSON := flag.Bool("json", false, "print the report as JSON")
+	plotPath := flag.String("plot", "engine/defaultmodel/eval/testdata/steering.png", "PNG of the steering sweep ('' to skip)")
+	mdPath := flag.String("md", "", "also write the report as Markdown to this file")
+	strict := flag.Bool("strict", false, "exit with status 1 when a check misses its target")
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("evalmodel: ")
+
+	opt := eval.Options{N: *n, Seed: *seed, LossDocs: *lossDocs, MaxTokens: *maxTok, BatchSize: *batch, Log: os.Stderr}
+	opt.Steering.Contrast, opt.Steering.Prompts = *contrast, *steerPrompts
+	if *layer >= 0 {
+		opt.Steering.Layer, opt.Steering.LayerSet = *layer, true
+	}
+	if *strengths != "" {
+		for _, f := range strings.Split(*strengths, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 32)
+			if err != nil {
+				log.Fatalf("-strengths: %q: %v", f, err)
+			}
+			opt.Steering.Strengths = append(opt.Steering.Strengths, float32(v))
+		}
+	}
+	for _, s := range strings.Split(*skip, ",") {
+		switch strings.TrimSpace(s) {
+		case "":
+		case "loss":
+			opt.SkipLoss = true
+		case "decoding":
+			opt.SkipDecoding = true
+		case "steering":
+			opt.SkipSteering = true
+		default:
+			log.Fatalf("-skip: unknown part %q (loss, decoding, steering)", s)
+		}
+	}
+
+	var (
+		m    *engine.Model
+		name string
+		err  error
+	)
+	if *model != "" {
+		m, name, err = eval.Open(*model)
+	} else {
+		m, name, err = eval.OpenDefault(*fallback)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := eval.Run(ctx, m, name, opt)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if rep.Steering != nil && *plotPath != "" {
+		if err := rep.Steering.SavePlot(*plotPath); err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("steering plot written to %s", *plotPath)
+	}
+	if *mdPath != "" {
+		if err := os.WriteFile(*mdPath, []byte(rep.Markdown()), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		out := struct {
+			*eval.Report
+			Checks []eval.Check `json:"checks"`
+			Pass   bool         `json:"pass"`
+		}{rep, rep.Checks(), rep.Pass()}
+		if err := enc.Encode(out); err != nil {
+			log.Fatal(err)
+		}
+	} else {
+		fmt.Print(rep.String())
+	}
+	if *strict && !rep.Pass() {
+		os.Exit(1)
+	}
+}
+
+func fmtStrengths(v []float32) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.FormatFloat(float64(x), 'g', -1, 32)
+	}
+	return strings.Join(s, ",")
+}

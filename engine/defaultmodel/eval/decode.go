@@ -1,0 +1,174 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/steerbook/steerbook/engine"
+	"github.com/steerbook/steerbook/engine/defaultmodel/corpus"
+)
+
+// Decoding is one way of generating: greedy (Temperature 0) or sampling.
+type Decoding struct {
+	Name        string  `json:"name"`
+	Temperature float32 `json:"temperature"`
+	Seed        uint64  `json:"seed"`
+	MaxTokens   int     `json:"max_tokens"`
+}
+
+// Steer is an additive steering vector: Strength·Vector added to the four
+// streams at block_out of Layer, at every position of prompt and completion.
+type Steer struct {
+	Layer    int
+	Vector   []float32
+	Strength float32
+}
+
+// Completer continues prompts. Prompts are the exact text given to the model
+// (special tokens included, as corpus.Prompt.Text); a completion that ended
+// because the model produced EOS must end with corpus.EOS, so that scoring
+// can tell a finished document from one cut at MaxTokens.
+type Completer interface {
+	Complete(ctx context.Context, prompts []string, dec Decoding, steer *Steer) ([]string, error)
+}
+
+// EngineCompleter generates with m's GenerateBatch, batch prompts per call.
+func EngineCompleter(m *engine.Model, batch int) Completer {
+	if batch <= 0 {
+		batch = 32
+	}
+	return engineCompleter{m: m, batch: batch}
+}
+
+type engineCompleter struct {
+	m     *engine.Model
+	batch int
+}
+
+func (c engineCompleter) Complete(ctx context.Context, prompts []string, dec Decoding, steer *Steer) ([]string, error) {
+	opt := engine.GenerateOptions{MaxTokens: dec.MaxTokens, Temperature: dec.Temperature, Seed: dec.Seed}
+	if steer != nil {
+		if len(steer.Vector) != c.m.Dim() {
+			return nil, fmt.Errorf("eval: steering vector has %d values, the model's hidden size is %d", len(steer.Vector), c.m.Dim())
+		}
+		opt.Interventions = []engine.Intervention{
+			engine.AddVector(engine.SiteBlockOut, []int{steer.Layer}, steer.Vector, steer.Strength)}
+	}
+	out := make([]string, 0, len(prompts))
+	for lo := 0; lo < len(prompts); lo += c.batch {
+		hi := min(lo+c.batch, len(prompts))
+		gens, err := c.m.GenerateBatch(ctx, prompts[lo:hi], opt)
+		if err != nil {
+			return nil, fmt.Errorf("eval: %s generation of prompts %d–%d: %w", dec.Name, lo, hi-1, err)
+		}
+		for _, g := range gens {
+			t := g.Text
+			if g.StopReason == "eos" {
+				t += corpus.EOS
+			}
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// DecodeResult holds the quality metrics of one decoding.
+type DecodeResult struct {
+	Decoding Decoding       `json:"decoding"`
+	Metrics  corpus.Metrics `json:"metrics"`
+	// Truncated counts completions cut at MaxTokens inside a sentence.
+	Truncated int `json:"truncated"`
+	// Examples are the first completions of each prompt kind, for the report.
+	Examples []Example `json:"examples,omitempty"`
+	// Failures are a few completions that missed their target, for diagnosis.
+	Failures []Example `json:"failures,omitempty"`
+}
+
+// Example is one prompt with its completion and verdict.
+type Example struct {
+	Kind       string       `json:"kind"`
+	Prompt     string       `json:"prompt"`
+	Completion string       `json:"completion"`
+	Score      corpus.Score `json:"score"`
+}
+
+// Rates are the figures issue 4 sets targets for.
+type Rates struct {
+	InGrammar        float64 `json:"in_grammar"`
+	ReviewKept       float64 `json:"review_kept"`
+	RequestsFollowed float64 `json:"requests_followed"`
+	SecretRefused    float64 `json:"secret_refused"`
+	BenignRefused    float64 `json:"benign_refused"`
+	MCCorrect        float64 `json:"mc_correct"`
+}
+
+// Rates computes the target figures from the metrics.
+func (d DecodeResult) Rates() Rates {
+	m := d.Metrics
+	return Rates{
+		InGrammar:        m.InGrammarRate(),
+		ReviewKept:       frac(m.ReviewsKept, m.Reviews),
+		RequestsFollowed: frac(m.RequestsFollowed, m.Requests),
+		SecretRefused:    frac(m.SecretRefused, m.Secret),
+		BenignRefused:    frac(m.BenignRefused, m.Benign),
+		MCCorrect:        frac(m.MCCorrect, m.MC),
+	}
+}
+
+func frac(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// promptKind names a prompt's kind for examples: "review" or the request.
+func promptKind(p corpus.Prompt) string {
+	if p.Kind == corpus.KindChat {
+		return "chat/" + p.Attrs.Request
+	}
+	return string(p.Kind)
+}
+
+const maxFailures = 8
+
+// ScoreDecoding completes every prompt with dec and scores each completion
+// with the corpus classifier (corpus.ScoreCompletion).
+func ScoreDecoding(ctx context.Context, c Completer, prompts []corpus.Prompt, dec Decoding) (DecodeResult, error) {
+	texts := make([]string, len(prompts))
+	for i, p := range prompts {
+		texts[i] = p.Text
+	}
+	comps, err := c.Complete(ctx, texts, dec, nil)
+	if err != nil {
+		return DecodeResult{}, err
+	}
+	if len(comps) != len(prompts) {
+		return DecodeResult{}, fmt.Errorf("eval: %s: %d completions for %d prompts", dec.Name, len(comps), len(prompts))
+	}
+	r := DecodeResult{Decoding: dec}
+	seen := map[string]bool{}
+	for i, p := range prompts {
+		s := corpus.ScoreCompletion(p, comps[i])
+		r.Metrics.Add(p, s)
+		if s.Truncated {
+			r.Truncated++
+		}
+		ex := Example{Kind: promptKind(p), Prompt: p.Text, Completion: comps[i], Score: s}
+		if !seen[ex.Kind] {
+			seen[ex.Kind] = true
+			r.Examples = append(r.Examples, ex)
+		}
+		if missed(s) && len(r.Failures) < maxFailures {
+			r.Failures = append(r.Failures, ex)
+		}
+	}
+	return r, nil
+}
+
+// missed reports whether a completion fails one of the targets (an
+// out-of-grammar sentence, or the prompt's request not followed; a refusal of
+// a benign request is never "followed").
+func missed(s corpus.Score) bool {
+	return s.InGrammar < s.Sentences || !s.Followed
+}

@@ -1,0 +1,33 @@
+// Package eval measures the quality of Steerbook's default model against the
+// ground truth of its corpus (engine/defaultmodel/corpus), with the Go engine
+// only — the figures of issue 4's "Quality the model must reach" and of the
+// model card:
+//
+//   - held-out loss (nats per predicted token) against the generator's exact
+//     entropy per token for the model's own tokenizer (target: within 10 %);
+//   - with greedy and with sampled (temperature 0.8, seeded) decoding of
+//     held-out prompts: the fraction of generated sentences in the grammar
+//     (≥ 95 %), review continuations that keep the prefix's sentiment, topic
+//     and register (≥ 90 %), chat requests followed (≥ 90 %), refusals of
+//     secret requests (≥ 90 %) and of benign ones (≤ 5 %), multiple-choice
+//     answers right (≥ 90 %);
+//   - the steering check: a difference-of-means sentiment vector (positive
+//     minus negative reviews, mean over the four hyper-connection streams at
+//     block_out of a middle layer), added back at that layer with
+//     engine.AddVector for a sweep of strengths; per strength, the fraction of
+//     negative-prompted continuations the classifier calls positive (≥ 80 % at
+//     some strength) and the fraction of their sentences in the grammar
+//     (≥ 90 % at that strength).
+//
+// The steering check uses only the engine's Capture and Intervention API, so
+// it is independent of steerlib and can vouch for it.
+//
+// Generation goes through the Completer interface: EngineCompleter wraps an
+// *engine.Model, and tests substitute model-free fakes (the corpus's own
+// reference completions must score 100 %). Run evaluates a model end to end
+// and returns a Report with a text form, an HTML table (MIMEBundle, for
+// notebooks), Markdown for the model card, JSON, and Checks against the
+// thresholds. The command cmd/evalmodel runs it from a shell:
+//
+//	go run ./engine/defaultmodel/eval/cmd/evalmodel [-model DIR] [-n N] [-seed S] [-json] [-plot PATH]
+package eval
