@@ -1,7 +1,6 @@
 package steerlib
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
@@ -472,5 +471,3 @@ func cosine(a, b []float64) float64 {
 	}
 	return dot(a, b) / (na * nb)
 }
-
-var errEmpty = errors.New("empty")

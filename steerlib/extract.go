@@ -54,10 +54,10 @@ type siteLayer struct {
 
 // welford accumulates mean and variance of a stream of values.
 type welford struct {
-	n             int
-	mean, m2      float64
-	min, max      float64
-	sum           float64
+	n        int
+	mean, m2 float64
+	min, max float64
+	sum      float64
 }
 
 func (w *welford) add(x float64) {

@@ -20,11 +20,11 @@ import (
 type Op string
 
 const (
-	OpAdd         Op = "add"
-	OpAddNorm     Op = "add-norm"
-	OpScaleProj   Op = "scale-proj"
-	OpClamp       Op = "clamp"
-	OpMeanAblate  Op = "mean-ablate"
+	OpAdd        Op = "add"
+	OpAddNorm    Op = "add-norm"
+	OpScaleProj  Op = "scale-proj"
+	OpClamp      Op = "clamp"
+	OpMeanAblate Op = "mean-ablate"
 )
 
 // Strength is an amount in raw activation units or relative to the typical

@@ -68,11 +68,11 @@ func (m *toyModel) Decode(ids []int) string {
 	}
 	return string(b)
 }
-func (m *toyModel) BOS() int        { return 256 }
-func (m *toyModel) NumLayers() int  { return m.L }
-func (m *toyModel) Dim() int        { return m.D }
-func (m *toyModel) Hash() string    { return "toy" }
-func (m *toyModel) VocabSize() int  { return m.V }
+func (m *toyModel) BOS() int       { return 256 }
+func (m *toyModel) NumLayers() int { return m.L }
+func (m *toyModel) Dim() int       { return m.D }
+func (m *toyModel) Hash() string   { return "toy" }
+func (m *toyModel) VocabSize() int { return m.V }
 
 type toyCache struct {
 	ysum [][]float64 // per layer: running sum of attention inputs

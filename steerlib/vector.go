@@ -23,8 +23,8 @@ type NormStats struct {
 // Provenance records where a vector came from, so a file or a plot can say
 // exactly what it holds.
 type Provenance struct {
-	ModelHash   string    // engine.Model.Hash() of the model the activations came from
-	Model       string    // human-readable model name/architecture
+	ModelHash   string // engine.Model.Hash() of the model the activations came from
+	Model       string // human-readable model name/architecture
 	Site        engine.Site
 	Position    string    // token-position rule, e.g. "last", "mark", "response-mean", "all"
 	Streams     string    // for stream sites: "mean" (of the 4 streams) or "all"
