@@ -12,7 +12,7 @@ import pytest
 from jupyter_client.session import Session
 
 import gocode
-from conftest import execute, running_kernel, stream_text
+from conftest import KERNEL_NAME, execute, running_kernel, stream_text
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -129,3 +129,38 @@ def test_stop_on_error_aborts_queued_cells():
         assert replies == {first: "error", second: "aborted"}
         reply, _ = execute(kc, "second")
         assert reply["status"] == "error"
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return any(line.startswith("State:") and "Z" in line for line in f)  # a zombie has exited
+    except FileNotFoundError:
+        return True
+
+
+def test_kernel_exits_when_its_parent_dies():
+    import subprocess
+    import sys
+
+    script = (
+        "import time\n"
+        "from jupyter_client.manager import KernelManager\n"
+        "km = KernelManager(kernel_name=%r)\n"
+        "km.start_kernel()\n"
+        "print(km.provisioner.process.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    ) % KERNEL_NAME
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(parent.stdout.readline())
+        time.sleep(1.0)
+        assert not _gone(pid), "kernel died while its parent lived"
+        parent.kill()  # no shutdown_request: the parent just vanishes
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while not _gone(pid):
+            assert time.monotonic() < deadline, "kernel outlived its parent by 10 s"
+            time.sleep(0.2)
+    finally:
+        parent.kill()
