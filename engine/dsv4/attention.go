@@ -35,25 +35,29 @@ func (m *Model) attention(L *Layer, segs []segment, xn []float32, N int, pos []i
 	}
 	q := make([]float32, N*H*hd)
 	L.WqB.MatMul(q, qlat, N)
-	for i := 0; i < N; i++ {
-		for h := 0; h < H; h++ {
-			v := q[(i*H+h)*hd : (i*H+h+1)*hd]
-			rmsNorm(v, v, nil, eps)
-			rope.Apply(v[hd-rd:], pos[i], false)
+	parallelFor(N, H*hd*4, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for h := 0; h < H; h++ {
+				v := q[(i*H+h)*hd : (i*H+h+1)*hd]
+				rmsNorm(v, v, nil, eps)
+				rope.Apply(v[hd-rd:], pos[i], false)
+			}
 		}
-	}
+	})
 
 	// Shared key/value: k = RMSNorm(x·wkvᵀ), RoPE, FP8 round trip of the nope dims.
 	kv := make([]float32, N*hd)
 	L.Wkv.MatMul(kv, xn, N)
-	for i := 0; i < N; i++ {
-		k := kv[i*hd : (i+1)*hd]
-		rmsNorm(k, k, L.KVNorm, eps)
-		rope.Apply(k[hd-rd:], pos[i], false)
-		if m.Opt.FP8KV {
-			fp8RoundTrip(k[:hd-rd], 64)
+	parallelFor(N, hd*16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			k := kv[i*hd : (i+1)*hd]
+			rmsNorm(k, k, L.KVNorm, eps)
+			rope.Apply(k[hd-rd:], pos[i], false)
+			if m.Opt.FP8KV {
+				fp8RoundTrip(k[:hd-rd], 64)
+			}
 		}
-	}
+	})
 
 	// Indexer queries (CSA) and the compressors: projections for all rows,
 	// then each sequence's windows.

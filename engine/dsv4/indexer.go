@@ -15,16 +15,18 @@ func (ix *Indexer) queries(qlat, xn []float32, n int, pos []int, rope *Rope, opt
 	hd := ix.Dim
 	q = make([]float32, n*ix.Heads*hd)
 	ix.WqB.MatMul(q, qlat, n)
-	for i := 0; i < n; i++ {
-		for h := 0; h < ix.Heads; h++ {
-			v := q[(i*ix.Heads+h)*hd : (i*ix.Heads+h+1)*hd]
-			rope.Apply(v[hd-rope.Dim:], pos[i], false)
-			if opt.FP4Indexer {
-				hadamard(v)
-				fp4RoundTrip(v)
+	parallelFor(n, ix.Heads*hd*16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for h := 0; h < ix.Heads; h++ {
+				v := q[(i*ix.Heads+h)*hd : (i*ix.Heads+h+1)*hd]
+				rope.Apply(v[hd-rope.Dim:], pos[i], false)
+				if opt.FP4Indexer {
+					hadamard(v)
+					fp4RoundTrip(v)
+				}
 			}
 		}
-	}
+	})
 	wts = make([]float32, n*ix.Heads)
 	ix.WeightsProj.MatMul(wts, xn, n)
 	scale := float32(math.Pow(float64(hd), -0.5) * math.Pow(float64(ix.Heads), -0.5))

@@ -194,15 +194,19 @@ func (m *Model) RunBatch(ctx context.Context, seqs []Seq, blocks int) ([]*Result
 	}
 	hcPre := func(p *hcParams) {
 		hcMixes(p, h, n, cfg.RMSNormEps, mixes)
-		for i := 0; i < n; i++ {
-			splitSinkhorn(mixes[i*mixW:(i+1)*mixW], p, nS, cfg.HCSinkhornIters, float32(cfg.HCEps), &mix[i])
-			hcCollapse(y[i*D:(i+1)*D], h[i*hw:(i+1)*hw], mix[i].pre, D)
-		}
+		parallelFor(n, hw+cfg.HCSinkhornIters*nS*nS*4, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				splitSinkhorn(mixes[i*mixW:(i+1)*mixW], p, nS, cfg.HCSinkhornIters, float32(cfg.HCEps), &mix[i])
+				hcCollapse(y[i*D:(i+1)*D], h[i*hw:(i+1)*hw], mix[i].pre, D)
+			}
+		})
 	}
 	hcPostAll := func() {
-		for i := 0; i < n; i++ {
-			hcPost(h2[i*hw:(i+1)*hw], sub[i*D:(i+1)*D], h[i*hw:(i+1)*hw], &mix[i], nS, D)
-		}
+		parallelFor(n, hw*(nS+1), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				hcPost(h2[i*hw:(i+1)*hw], sub[i*D:(i+1)*D], h[i*hw:(i+1)*hw], &mix[i], nS, D)
+			}
+		})
 		h, h2 = h2, h
 	}
 	norm := func(w []float32) {
