@@ -21,6 +21,9 @@ type scopeInfo interface {
 	// globalIsInt reports whether the global variable or constant name
 	// holds an integer.
 	globalIsInt(name string) bool
+	// globalIsVar reports whether name is a variable defined by an earlier
+	// cell (not a constant, type or function).
+	globalIsVar(name string) bool
 }
 
 type rewriter struct {
@@ -32,13 +35,34 @@ type rewriter struct {
 	declared map[string]bool
 	unsupported []error
 	cellN       int
+	// variables declared in the cell (:=, var, parameters, range), for
+	// evaluating `go f(x)` arguments at the go statement.
+	vars map[string]bool
 }
 
 func (c *parsedCell) rewrite(scope scopeInfo, cellN int) (*edits, []error) {
-	r := &rewriter{c: c, es: &edits{}, scope: scope, declared: map[string]bool{}, cellN: cellN}
+	r := &rewriter{c: c, es: &edits{}, scope: scope, declared: map[string]bool{}, cellN: cellN, vars: map[string]bool{}}
 	for _, u := range c.units {
 		ast.Inspect(u.node(), func(n ast.Node) bool {
 			switch n := n.(type) {
+			case *ast.Field:
+				for _, id := range n.Names {
+					r.vars[id.Name] = true
+				}
+			case *ast.RangeStmt:
+				for _, e := range []ast.Expr{n.Key, n.Value} {
+					if id, ok := e.(*ast.Ident); ok {
+						r.vars[id.Name] = true
+					}
+				}
+			case *ast.GenDecl:
+				if n.Tok == token.VAR {
+					for _, sp := range n.Specs {
+						for _, id := range sp.(*ast.ValueSpec).Names {
+							r.vars[id.Name] = true
+						}
+					}
+				}
 			case *ast.FuncDecl:
 				if n.Recv == nil {
 					r.declared[n.Name.Name] = true
@@ -54,6 +78,7 @@ func (c *parsedCell) rewrite(scope scopeInfo, cellN int) (*edits, []error) {
 					for _, l := range n.Lhs {
 						if id, ok := l.(*ast.Ident); ok {
 							r.declared[id.Name] = true
+							r.vars[id.Name] = true
 						}
 					}
 				}
@@ -100,9 +125,7 @@ func (r *rewriter) visit(n ast.Node) bool {
 	case *ast.CallExpr:
 		r.call(n)
 	case *ast.GoStmt:
-		line := r.c.line(r.c.off(n.Go))
-		r.es.add(r.c.off(n.Go), r.c.off(n.Call.Pos()), fmt.Sprintf("__sbGo(%d, %d, func() { ", r.cellN, line))
-		r.es.insert(r.c.off(n.Call.End()), " })")
+		r.goStmt(n)
 	case *ast.RangeStmt:
 		r.rangeStmt(n)
 	case *ast.ForStmt:
@@ -416,4 +439,53 @@ func assigns(body ast.Node, names []string) bool {
 		return !found
 	})
 	return found
+}
+
+// goStmt rewrites `go f(a, b)` into a call of the interpreted __sbGo, which
+// starts the goroutine under a deferred recover (a panic in an interpreted
+// goroutine kills the process otherwise). Go evaluates the arguments at the
+// go statement; arguments that are variables (or selectors and index
+// expressions on variables) are copied there, so a later change of the
+// variable does not reach the goroutine. Other arguments (constants, calls)
+// are evaluated in the goroutine: copying a constant would fix its type, and
+// a call may return several values.
+func (r *rewriter) goStmt(n *ast.GoStmt) {
+	line := r.c.line(r.c.off(n.Go))
+	var names, vals []string
+	for i, a := range n.Call.Args {
+		if !r.isVarExpr(a) {
+			continue
+		}
+		as, ae := r.c.off(a.Pos()), r.c.off(a.End())
+		if r.es.within(as, ae) {
+			continue
+		}
+		name := fmt.Sprintf("__sbA%d", i)
+		names = append(names, name)
+		vals = append(vals, r.c.src[as:ae])
+		r.es.add(as, ae, name)
+	}
+	if len(names) == 0 {
+		r.es.add(r.c.off(n.Go), r.c.off(n.Call.Pos()), fmt.Sprintf("__sbGo(%d, %d, func() { ", r.cellN, line))
+		r.es.insert(r.c.off(n.Call.End()), " })")
+		return
+	}
+	r.es.add(r.c.off(n.Go), r.c.off(n.Call.Pos()), fmt.Sprintf("__sbGo(%d, %d, func() func() { %s := %s; return func() { ",
+		r.cellN, line, strings.Join(names, ", "), strings.Join(vals, ", ")))
+	r.es.insert(r.c.off(n.Call.End()), " } }())")
+}
+
+// isVarExpr reports whether e is a variable, or a field or element of one.
+func (r *rewriter) isVarExpr(e ast.Expr) bool {
+	switch x := e.(type) {
+	case *ast.Ident:
+		return r.vars[x.Name] || (!r.declared[x.Name] && r.scope.globalIsVar(x.Name))
+	case *ast.SelectorExpr:
+		return r.isVarExpr(x.X)
+	case *ast.IndexExpr:
+		return r.isVarExpr(x.X) && r.isVarExpr(x.Index)
+	case *ast.ParenExpr:
+		return r.isVarExpr(x.X)
+	}
+	return false
 }

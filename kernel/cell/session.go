@@ -111,6 +111,7 @@ type Session struct {
 	cellN   int
 
 	capHelper string // source of the current __sbCapture
+	ctxDirty  bool   // a cell assigned the global ctx: restore it before the next cell
 }
 
 type funcRec struct {
@@ -229,6 +230,14 @@ func (s *Session) Execute(ctx context.Context, src string, n int) (Result, error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cellN = n
+	if s.ctxDirty {
+		// A cell replaced ctx (ctx, cancel := context.WithTimeout(ctx, …));
+		// every cell starts again from the cell context.
+		s.ctxDirty = false
+		if prog, err := s.compile(&chunk{text: "ctx = __sb.Ctx()", stmt: true, what: "ctx"}, 0); err == nil {
+			_, _ = s.in.Execute(prog)
+		}
+	}
 	c, err := parseCell(src)
 	if err != nil {
 		return Result{}, syntaxError(err, src, n)
@@ -739,6 +748,7 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 		start, end int
 		text       string
 		after      []func()
+		cut        bool // start a new chunk at this item
 	}
 	var items []item
 	emitted := map[int]bool{}
@@ -748,7 +758,7 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 		}
 		emitted[i] = true
 		a := assigns[i]
-		items = append(items, item{a.u.start, a.u.end, a.text, []func(){a.after}})
+		items = append(items, item{a.u.start, a.u.end, a.text, []func(){a.after}, false})
 	}
 	needs := func(u *unit) {
 		ids := identsIn(u.node())
@@ -759,6 +769,7 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 		}
 	}
 	ai := 0
+	usedBefore := map[string]bool{}
 	for _, u := range rest {
 		for ai < len(assigns) && assigns[ai].u.start < u.start {
 			emitAssign(ai)
@@ -771,7 +782,21 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 		} else {
 			s.noteValues(u, "var", n, &after)
 		}
-		items = append(items, item{u.start, u.end, render(u.start, u.end), after})
+		if tmp, decl, ok := splitRedeclare(c, u, es, usedBefore); ok {
+			// yaegi gives a top-level `:=` that redeclares a global a new
+			// slot for the whole chunk, so every use of the name in that
+			// chunk (its own right side included) reads the new, zero
+			// value: `ctx, cancel := context.WithTimeout(ctx, d)` would get
+			// a nil parent. Evaluate the right side into temporaries in
+			// one chunk and declare the names in the next.
+			items = append(items, item{start: u.start, end: u.end, text: tmp})
+			items = append(items, item{start: u.start, end: u.end, text: decl, after: after, cut: true})
+		} else {
+			items = append(items, item{u.start, u.end, render(u.start, u.end), after, false})
+		}
+		for id := range identsIn(u.node()) {
+			usedBefore[id] = true
+		}
 	}
 	if last != nil {
 		needs(last)
@@ -785,7 +810,7 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 	var curAfter []func()
 	prevEnd := -1
 	for _, it := range items {
-		if cur == nil || it.start < prevEnd {
+		if cur == nil || it.start < prevEnd || it.cut {
 			if cur != nil {
 				add(cur, true, "statements", curAfter)
 			}
@@ -1050,7 +1075,15 @@ func (s *Session) noteValues(u *unit, kind string, n int, after *[]func()) {
 
 func (s *Session) noteAssigned(c *parsedCell, u *unit, n int, after *[]func()) {
 	as, ok := u.stmt.(*ast.AssignStmt)
-	if !ok || as.Tok != token.DEFINE {
+	if !ok {
+		return
+	}
+	for _, l := range as.Lhs {
+		if id, ok := l.(*ast.Ident); ok && id.Name == "ctx" {
+			s.ctxDirty = true
+		}
+	}
+	if as.Tok != token.DEFINE {
 		return
 	}
 	for i, l := range as.Lhs {
@@ -1124,6 +1157,14 @@ func (s *Session) shadowed(name string) bool {
 	}
 	_, ok := s.values[name]
 	return ok
+}
+
+// globalIsVar implements scopeInfo.
+func (s *Session) globalIsVar(name string) bool {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	v, ok := s.values[name]
+	return ok && v.kind == "var"
 }
 
 // globalIsInt implements scopeInfo by asking the interpreter for the value
@@ -1327,4 +1368,49 @@ func (s *Session) lineUsing(c *parsedCell, cn int) int {
 		})
 	}
 	return best
+}
+
+// splitRedeclare recognises a top-level `a, b := rhs` that redeclares a name
+// used earlier in the cell or in rhs, and returns the two halves:
+// `__sbT…0, __sbT…1 := rhs` and `a, b := __sbT…0, __sbT…1`.
+func splitRedeclare(c *parsedCell, u *unit, es *edits, usedBefore map[string]bool) (tmp, decl string, ok bool) {
+	as, isAssign := u.stmt.(*ast.AssignStmt)
+	if u.kind != uStmt || !isAssign || as.Tok != token.DEFINE {
+		return "", "", false
+	}
+	inRHS := map[string]bool{}
+	for _, e := range as.Rhs {
+		for id := range identsIn(e) {
+			inRHS[id] = true
+		}
+	}
+	clash := false
+	var names, tmps []string
+	for i, l := range as.Lhs {
+		id, isIdent := l.(*ast.Ident)
+		if !isIdent {
+			return "", "", false
+		}
+		if id.Name == "_" {
+			tmps = append(tmps, "_")
+			continue
+		}
+		t := fmt.Sprintf("__sbT%d_%d", u.start, i)
+		tmps = append(tmps, t)
+		names = append(names, id.Name)
+		if inRHS[id.Name] || usedBefore[id.Name] {
+			clash = true
+		}
+	}
+	if !clash || len(names) == 0 {
+		return "", "", false
+	}
+	rhs := es.render(c.src, c.off(as.Rhs[0].Pos()), c.off(as.Rhs[len(as.Rhs)-1].End()))
+	var keepT []string
+	for _, t := range tmps {
+		if t != "_" {
+			keepT = append(keepT, t)
+		}
+	}
+	return strings.Join(tmps, ", ") + " := " + rhs, strings.Join(names, ", ") + " := " + strings.Join(keepT, ", "), true
 }
