@@ -32,7 +32,7 @@ type rewriter struct {
 	scope scopeInfo
 	// names declared anywhere in the cell (funcs, vars, consts, types,
 	// params, :=), used to tell builtins from user names.
-	declared map[string]bool
+	declared    map[string]bool
 	unsupported []error
 	cellN       int
 	// variables declared in the cell (:=, var, parameters, range), for

@@ -570,7 +570,7 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 	importsCh := newChunk(src)
 	typesCh := newChunk(src)
 	varsEarly := newChunk(src)
-	funcVars := newChunk(src)  // var f func(...) declarations
+	funcVars := newChunk(src)   // var f func(...) declarations
 	funcRedecl := newChunk(src) // f := (func(...))(nil) for a changed signature
 	wrappers := newChunk(src)
 	var assigns []placed
@@ -1187,7 +1187,6 @@ func (s *Session) globalIsInt(name string) bool {
 	}
 	return false
 }
-
 
 // typeName is the name of a named type expression (T or *T), else "".
 func typeName(e ast.Expr) string {

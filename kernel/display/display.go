@@ -208,10 +208,14 @@ func PNG(b []byte) {
 }
 
 // SVG displays an SVG document.
-func SVG(s string) { publish(map[string]any{"image/svg+xml": s, "text/plain": "<image/svg+xml>"}, nil, "", false) }
+func SVG(s string) {
+	publish(map[string]any{"image/svg+xml": s, "text/plain": "<image/svg+xml>"}, nil, "", false)
+}
 
 // HTML displays HTML.
-func HTML(s string) { publish(map[string]any{"text/html": s, "text/plain": "<text/html>"}, nil, "", false) }
+func HTML(s string) {
+	publish(map[string]any{"text/html": s, "text/plain": "<text/html>"}, nil, "", false)
+}
 
 // Markdown displays Markdown.
 func Markdown(s string) { publish(map[string]any{"text/markdown": s, "text/plain": s}, nil, "", false) }
