@@ -231,11 +231,11 @@ var (
 
 // ErrNoDefaultModel is returned by Default when no default model is embedded
 // in the binary.
-var ErrNoDefaultModel = errors.New("engine: no default model is built into this binary (import engine/defaultmodel, which registers it, or use engine.Load(dir))")
+var ErrNoDefaultModel = errors.New("engine: no default model in this build (engine/defaultmodel has no exported weights yet); load a checkpoint folder with engine.Load(dir)")
 
-// RegisterDefault installs the embedded default model: fsys holds its folder
-// dir (config.json, model.safetensors, tokenizer.json). engine/defaultmodel
-// calls it from init.
+// RegisterDefault installs the default model: fsys holds its folder dir
+// (config.json, model.safetensors, tokenizer.json). default.go registers the
+// model embedded in engine/defaultmodel; a program may register another.
 func RegisterDefault(fsys fs.FS, dir string) {
 	defaultMu.Lock()
 	defer defaultMu.Unlock()
