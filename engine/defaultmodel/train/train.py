@@ -50,6 +50,8 @@ def parse():
     p.add_argument("--eval-docs", type=int, default=256, help="held-out docs for periodic evaluation")
     p.add_argument("--time-budget", type=float, default=0, help="seconds; stop early (0 = none)")
     p.add_argument("--bench", type=int, default=0, help="time N steps and exit")
+    p.add_argument("--replay-lr", default="", help="log.jsonl of an earlier run: reuse its per-step learning "
+                   "rates and step count (reproduces a --time-budget run, whose schedule depended on wall time)")
     return p.parse_args()
 
 
@@ -161,6 +163,10 @@ def main():
     mp = os.path.join(a.data, "meta.json")
     if os.path.exists(mp):
         meta = json.load(open(mp))
+    replay = None
+    if a.replay_lr:
+        replay = [json.loads(l)["lr"] for l in open(a.replay_lr)]
+        a.steps, a.time_budget = len(replay), 0
     model = dsv4.Transformer(cfg)
     model.init_weights(a.seed)
     nparam = sum(p.numel() for p in model.parameters())
@@ -198,7 +204,7 @@ def main():
         prog = progress(step, time.time() - t_start, a)
         if prog >= 1.0:
             break
-        lr = lr_at(step, prog, a)
+        lr = replay[step] if replay else lr_at(step, prog, a)
         for g in opt.param_groups:
             g["lr"] = lr
         x, y = train.batch(rng, a.batch)
