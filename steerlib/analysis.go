@@ -110,9 +110,15 @@ func SelectDirection(ctx context.Context, m Model, d *Dataset, metricPos, metric
 		return nil, err
 	}
 	g.Baseline = [2]float64{mean(bp), mean(bn)}
+	// The KL cost is measured on the negative instructions (their prompts,
+	// rendered with opt.Format).
 	var negTexts []string
 	for _, e := range d.Negative {
-		negTexts = append(negTexts, opt.Format.Render(e).Text)
+		negTexts = append(negTexts, e.Prompt)
+	}
+	cb, err := newCostBase(quiet(ctx), m, negTexts, opt.Format)
+	if err != nil {
+		return nil, err
 	}
 	step, done := progress.Loop(ctx, "selection grid", len(opt.Offsets)*len(opt.Layers))
 	defer done()
@@ -140,11 +146,11 @@ func SelectDirection(ctx context.Context, m Model, d *Dataset, metricPos, metric
 			if err != nil {
 				return nil, err
 			}
-			cost, err := costRendered(q, m, negTexts, abl)
+			cost, err := cb.cost(q, abl, nil, 0)
 			if err != nil {
 				return nil, err
 			}
-			c.Bypass, c.Induce, c.KL = mean(pv), mean(nv), cost
+			c.Bypass, c.Induce, c.KL = mean(pv), mean(nv), cost.KL
 			g.Cells = append(g.Cells, c)
 			step()
 		}
@@ -165,13 +171,6 @@ func SelectDirection(ctx context.Context, m Model, d *Dataset, metricPos, metric
 		g.Rationale = fmt.Sprintf("no candidate has ablation KL ≤ %g below layer %d", opt.MaxKL, maxLayer)
 	}
 	return g, nil
-}
-
-// costRendered is the mean KL over all positions of already rendered texts
-// (no BOS added: chat rendering includes it).
-func costRendered(ctx context.Context, m Model, texts []string, s *Steering) (float64, error) {
-	c, err := CostOf(ctx, m, texts, Format{}, s, nil, 0)
-	return c.KL, err
 }
 
 func mean(x []float64) float64 {

@@ -260,27 +260,48 @@ type Cost struct {
 // perplexity; with genPrompts and a Generator model, also the repetition of
 // maxNew-token continuations.
 func CostOf(ctx context.Context, m Model, texts []string, f Format, s *Steering, genPrompts []string, maxNew int) (Cost, error) {
-	seqs, err := tokenizeTexts(m, f, texts)
+	b, err := newCostBase(ctx, m, texts, f)
 	if err != nil {
 		return Cost{}, err
+	}
+	return b.cost(ctx, s, genPrompts, maxNew)
+}
+
+// costBase holds the unsteered logits of the neutral texts, so a sweep runs
+// them once.
+type costBase struct {
+	m    Model
+	f    Format
+	seqs [][]int
+	base [][][]float32
+}
+
+func newCostBase(ctx context.Context, m Model, texts []string, f Format) (*costBase, error) {
+	seqs, err := tokenizeTexts(m, f, texts)
+	if err != nil {
+		return nil, err
 	}
 	base, err := m.Forward(ctx, seqs, nil, true)
 	if err != nil {
-		return Cost{}, err
+		return nil, err
 	}
+	return &costBase{m: m, f: f, seqs: seqs, base: base}, nil
+}
+
+func (b *costBase) cost(ctx context.Context, s *Steering, genPrompts []string, maxNew int) (Cost, error) {
 	hooks, err := steeringHooks(s)
 	if err != nil {
 		return Cost{}, err
 	}
-	st, err := m.Forward(ctx, seqs, hooks, true)
+	st, err := b.m.Forward(ctx, b.seqs, hooks, true)
 	if err != nil {
 		return Cost{}, err
 	}
 	c := Cost{Repetition: math.NaN()}
 	kl, n, nll, nll0, nt := 0.0, 0, 0.0, 0.0, 0
-	for i, seq := range seqs {
+	for i, seq := range b.seqs {
 		for p := range seq {
-			lp0, lp1 := logSoftmax(base[i][p]), logSoftmax(st[i][p])
+			lp0, lp1 := logSoftmax(b.base[i][p]), logSoftmax(st[i][p])
 			k := 0.0
 			for v := range lp0 {
 				if pv := math.Exp(lp0[v]); pv > 0 {
@@ -301,12 +322,12 @@ func CostOf(ctx context.Context, m Model, texts []string, f Format, s *Steering,
 		c.Perplexity, c.BasePerplexity = math.Exp(nll/float64(nt)), math.Exp(nll0/float64(nt))
 	}
 	if len(genPrompts) > 0 && maxNew > 0 {
-		if _, ok := m.(Generator); ok {
-			conts, err := Continuations(ctx, m, genPrompts, f, s, maxNew)
+		if _, ok := b.m.(Generator); ok {
+			conts, err := Continuations(ctx, b.m, genPrompts, b.f, s, maxNew)
 			if err != nil {
 				return c, err
 			}
-			c.Repetition = Repetition(m, conts)
+			c.Repetition = Repetition(b.m, conts)
 		}
 	}
 	return c, nil
@@ -377,7 +398,11 @@ func Sweep(ctx context.Context, m Model, v *Vector, metric Metric, opt DoseOptio
 	if opt.Neutral == nil {
 		opt.Neutral = NeutralTexts()
 	}
-	base, err := metric(ctx, nil)
+	base, err := metric(quiet(ctx), nil)
+	if err != nil {
+		return nil, err
+	}
+	cb, err := newCostBase(quiet(ctx), m, opt.Neutral, opt.Format)
 	if err != nil {
 		return nil, err
 	}
@@ -397,7 +422,7 @@ func Sweep(ctx context.Context, m Model, v *Vector, metric Metric, opt DoseOptio
 			if err != nil {
 				return nil, fmt.Errorf("steerlib: sweep layer %d strength %g: %w", l, s, err)
 			}
-			c, err := CostOf(quiet(ctx), m, opt.Neutral, opt.Format, st, opt.RepetitionPrompts, opt.MaxNew)
+			c, err := cb.cost(quiet(ctx), st, opt.RepetitionPrompts, opt.MaxNew)
 			if err != nil {
 				return nil, fmt.Errorf("steerlib: sweep cost layer %d strength %g: %w", l, s, err)
 			}
