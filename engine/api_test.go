@@ -491,3 +491,24 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// A capture of early layers stops the forward pass after the deepest one.
+func TestCaptureStopsEarly(t *testing.T) {
+	m := loadTiny(t, "bf16")
+	late := 0
+	c, err := m.Capture(context.Background(), tinySeqs(t)[:1], CaptureRequest{Sites: []Site{SiteFFNOut}, Layers: []int{1}, Positions: At(0, -1)},
+		WithHook(Selector{Site: SiteBlockIn}, func(e *Event) {
+			if e.Layer > 1 {
+				late++
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if late != 0 {
+		t.Errorf("%d visits of blocks after the deepest captured layer", late)
+	}
+	if idx := c.Index(); len(idx) != 2 || idx[1].Pos != 19 || len(c.Rows(SiteFFNOut, 1)) != 2 {
+		t.Errorf("index %v", idx)
+	}
+}
