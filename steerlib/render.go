@@ -31,8 +31,10 @@ func DSV4Chat(system, user string, thinking bool) string {
 // and Completion follows as the start of the assistant's reply. Without Chat,
 // the text is System, Prompt and Completion concatenated (a space between
 // non-empty parts where neither side has whitespace), preceded by the BOS
-// token when AddBOS is set. The zero Format is plain text without BOS, which
-// is what engine.Model.EncodePrompt and Generate do for plain prompts
+// token text "<｜begin▁of▁sentence｜>" when AddBOS is set (the tokenizer
+// matches it as the special token, so the rendered text can also be given
+// to engine.Model.Generate). The zero Format is plain text without BOS,
+// which is what engine.Model.EncodePrompt does for plain prompts
 // (DeepSeek's add_bos_token is false).
 type Format struct {
 	Chat     bool
@@ -72,6 +74,9 @@ func (f Format) Render(e Example) Rendered {
 		if e.Completion != "" && prefix != "" && !endsSpace(prefix) && !startsSpace(e.Completion) {
 			prefix += " "
 		}
+		if f.AddBOS {
+			prefix = tokenizer.BOSToken + prefix
+		}
 	}
 	r := Rendered{Text: prefix + e.Completion, RespStart: len(prefix), MarkAt: -1}
 	if e.Mark >= 0 && e.Mark < len(e.Completion) {
@@ -102,8 +107,6 @@ type Encoder interface {
 	Encode(text string) []int
 }
 
-type bosEncoder interface{ BOS() int }
-
 // Tokenized is a rendered example as token ids with token positions.
 type Tokenized struct {
 	Tokens    []int
@@ -118,13 +121,8 @@ type Tokenized struct {
 // boundary token is the one containing the offset.
 func (f Format) Tokenize(enc Encoder, e Example) (Tokenized, error) {
 	r := f.Render(e)
-	var bos []int
-	if !f.Chat && f.AddBOS {
-		if b, ok := enc.(bosEncoder); ok {
-			bos = []int{b.BOS()}
-		}
-	}
-	toks := append(append([]int(nil), bos...), enc.Encode(r.Text)...)
+	var bos []int // BOS, when wanted, is part of the rendered text
+	toks := enc.Encode(r.Text)
 	if len(toks) == 0 {
 		return Tokenized{}, fmt.Errorf("steerlib: example %q encodes to no tokens", r.Text)
 	}

@@ -49,6 +49,13 @@ func TestTokenizeDeepSeekBPE(t *testing.T) {
 			}
 		}
 	}
+	r, err := ReviewFormat.Tokenize(tk, Example{Prompt: "The soup was quite delicious.", Mark: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Tokens[0] != tk.BOS() || tk.Decode(r.Tokens[1:]) != "The soup was quite delicious." {
+		t.Errorf("ReviewFormat tokens %v", r.Tokens)
+	}
 	if _, _, err := nextToken(tk, ChatFormat, Example{Prompt: items[0].Prompt(), Completion: "(", Mark: -1}, "A"); err != nil {
 		t.Errorf("A/B letter is not one token after \"(\": %v", err)
 	}
