@@ -228,8 +228,13 @@ func OpenDefault(folder string) (*engine.Model, string, error) {
 	if folder == "" {
 		return nil, "", err
 	}
-	if _, serr := os.Stat(filepath.Join(folder, "config.json")); serr != nil {
-		return nil, "", fmt.Errorf("eval: %w; no exported model in %s either", err, folder)
+	// A folder still being written (tokenizer first, weights last) counts as
+	// absent until it has a config and weights.
+	_, cerr := os.Stat(filepath.Join(folder, "config.json"))
+	_, werr := os.Stat(filepath.Join(folder, "model.safetensors"))
+	_, ierr := os.Stat(filepath.Join(folder, "model.safetensors.index.json"))
+	if cerr != nil || (werr != nil && ierr != nil) {
+		return nil, "", fmt.Errorf("eval: %w; no exported model (config.json + weights) in %s either", err, folder)
 	}
 	m, lerr := engine.Load(folder)
 	if lerr != nil {
