@@ -124,6 +124,9 @@ func splitTopLevel(src string) []segment {
 	}
 	var segs []segment
 	for _, it := range items {
+		if it[0].tok == token.PACKAGE {
+			continue // a pasted file's package clause
+		}
 		d := isDeclItem(it)
 		st, en := it[0].off, it[len(it)-1].end
 		if en > len(src) {

@@ -574,6 +574,7 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 	funcRedecl := newChunk(src) // f := (func(...))(nil) for a changed signature
 	wrappers := newChunk(src)
 	var assigns []placed
+	var calls []string // main and init functions of a pasted program
 	var afterImports, afterTypes, afterFuncs []func()
 	var changedSig []string
 
@@ -697,7 +698,7 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 			s.noteValues(u, "var", n, &afterTypes)
 		case uFunc:
 			fd := u.decl.(*ast.FuncDecl)
-			if err := s.planFunc(c, es, u, fd, n, typesCh, funcVars, funcRedecl, wrappers, &assigns, &afterFuncs, &changedSig); err != nil {
+			if err := s.planFunc(c, es, u, fd, n, typesCh, funcVars, funcRedecl, wrappers, &assigns, &afterFuncs, &changedSig, &calls); err != nil {
 				return nil, err
 			}
 		case uStmt:
@@ -823,6 +824,12 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 	if cur != nil {
 		add(cur, true, "statements", curAfter)
 	}
+	if len(calls) > 0 {
+		sort.SliceStable(calls, func(i, j int) bool { return calls[i] != "__sbMain" && calls[j] == "__sbMain" })
+		call := newChunk(src)
+		call.put(len(src), len(src), strings.Join(calls, "(); ")+"()")
+		add(call, true, "main", nil)
+	}
 
 	// Callers of a function whose signature changed still point at the old
 	// variable: re-bind them so they see the new one (or say why not).
@@ -855,7 +862,7 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 }
 
 func (s *Session) planFunc(c *parsedCell, es *edits, u *unit, fd *ast.FuncDecl, n int,
-	typesCh, funcVars, funcRedecl, wrappers *chunkBuilder, assigns *[]placed, after *[]func(), changedSig *[]string) error {
+	typesCh, funcVars, funcRedecl, wrappers *chunkBuilder, assigns *[]placed, after *[]func(), changedSig *[]string, calls *[]string) error {
 	src := c.src
 	render := func(start, end int) string { return es.render(src, start, end) }
 	name := fd.Name.Name
@@ -870,8 +877,18 @@ func (s *Session) planFunc(c *parsedCell, es *edits, u *unit, fd *ast.FuncDecl, 
 	full := render(u.start, u.end)
 
 	if fd.Recv == nil && (name == "main" || name == "init") {
-		return &Error{Name: "Unsupported", Line: line,
-			Message: fmt.Sprintf("func %s cannot be defined in a cell (yaegi would run it again after every cell); give it another name and call it", name)}
+		// A pasted program: yaegi would run a func main again after every
+		// later cell, so main and init are renamed and called once, at the
+		// end of this cell (init first, as Go does).
+		if fd.Type.Params.NumFields() > 0 || fd.Type.Results != nil {
+			return &Error{Name: "CompileError", Line: line, Message: fmt.Sprintf("func %s must have no arguments and no return values", name)}
+		}
+		if name == "main" {
+			name = "__sbMain"
+		} else {
+			name = fmt.Sprintf("__sbInit%d", u.start)
+		}
+		*calls = append(*calls, name)
 	}
 
 	if fd.Recv == nil && fd.Type.TypeParams != nil {
@@ -947,8 +964,10 @@ func (s *Session) planFunc(c *parsedCell, es *edits, u *unit, fd *ast.FuncDecl, 
 		}
 		// The body keeps its lines: the new header goes on the line of
 		// `func`, padded down to the line of the opening brace.
-		hdr := fmt.Sprintf("%s = func(%s %s%s)%s ", dispatch, recvName, recvType, joinParams(paramsWithBlanks(c, fd.Type.Params)), results)
-		hdr += strings.Repeat("\n", strings.Count(src[u.start:c.off(fd.Body.Lbrace)], "\n"))
+		// (The newlines go before the header: a newline between ")" and
+		// "{" would end the statement.)
+		hdr := strings.Repeat("\n", strings.Count(src[u.start:c.off(fd.Body.Lbrace)], "\n"))
+		hdr += fmt.Sprintf("%s = func(%s %s%s)%s ", dispatch, recvName, recvType, joinParams(paramsWithBlanks(c, fd.Type.Params)), results)
 		body := render(c.off(fd.Body.Lbrace), u.end)
 		standalone := newChunk(src)
 		standalone.put(u.start, u.end, hdr+body)
