@@ -512,3 +512,41 @@ func TestCaptureStopsEarly(t *testing.T) {
 		t.Errorf("index %v", idx)
 	}
 }
+
+// Sequences longer than the row budget run in chunks with the same results.
+func TestLongSequencesChunked(t *testing.T) {
+	m := loadTiny(t, "bf16")
+	ctx := context.Background()
+	g := loadGoldenExpected(t)
+	seqs := [][]int{g.tokens[1], g.tokens[1][:9]}
+	want, _ := m.Forward(ctx, seqs)
+	wantCap, _ := m.Capture(ctx, seqs, CaptureRequest{Sites: []Site{SiteAttnOut}, Layers: []int{3}, Positions: LastK(3)})
+	defer func(r int) { maxBatchRows = r }(maxBatchRows)
+	maxBatchRows = 16
+	got, err := m.Forward(ctx, seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range seqs {
+		for p := range seqs[i] {
+			if !slices.Equal(got.Logits[i][p], want.Logits[i][p]) {
+				t.Fatalf("seq %d pos %d differs when chunked", i, p)
+			}
+		}
+	}
+	gotCap, _ := m.Capture(ctx, seqs, CaptureRequest{Sites: []Site{SiteAttnOut}, Layers: []int{3}, Positions: LastK(3)})
+	a, b := gotCap.Rows(SiteAttnOut, 3), wantCap.Rows(SiteAttnOut, 3)
+	if len(a) != 6 || len(b) != 6 {
+		t.Fatalf("rows %d %d", len(a), len(b))
+	}
+	for i := range a {
+		if !slices.Equal(a[i], b[i]) {
+			t.Fatalf("capture row %d differs when chunked", i)
+		}
+	}
+	s := m.NewSession(WithLogits(LogitsAll))
+	l, err := s.Prefill(ctx, seqs[0])
+	if err != nil || len(l) != len(seqs[0]) || !slices.Equal(l[40], want.Logits[0][40]) {
+		t.Errorf("chunked session prefill: %v", err)
+	}
+}

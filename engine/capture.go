@@ -91,7 +91,7 @@ func (m *Model) Capture(ctx context.Context, seqs [][]int, req CaptureRequest, o
 		rc.hooks = append(rc.hooks, hookReg{sel, func(e *Event) {
 			k := capKey{site, e.Layer}
 			c.width[site] = e.Width
-			n := e.Positions[len(e.Positions)-1] + 1 // a prefill covers the whole sequence
+			n := len(seqs[e.Seq])
 			for i, p := range e.Positions {
 				if !req.Positions.match(p, n) {
 					continue

@@ -154,6 +154,20 @@ func (m *Model) forward(ctx context.Context, seqs [][]int, rc *runConfig) (*Outp
 	// Sequences go through the model in batches: row-wise work (projections,
 	// MoE, head) runs on all rows of a batch at once, attention per sequence.
 	for lo := 0; lo < len(seqs); {
+		if len(seqs[lo]) > maxBatchRows {
+			// A long sequence runs alone, in chunks that extend its cache, so
+			// activations stay bounded (the chunks give the same logits as
+			// one pass, up to indexer ties; see the package documentation).
+			obs := &observer{cfg: rc, seq: lo, phase: Prefill, seqLen: len(seqs[lo])}
+			logits, err := m.chunked(ctx, m.net.NewState(), seqs[lo], obs, want, rc.blocks)
+			if err != nil {
+				return nil, fmt.Errorf("engine: forward: sequence %d: %w", lo, err)
+			}
+			out.Logits[lo] = logits
+			step()
+			lo++
+			continue
+		}
 		hi, rows := lo, 0
 		for hi < len(seqs) && (hi == lo || (hi-lo < maxBatchSeqs && rows+len(seqs[hi]) <= maxBatchRows)) {
 			rows += len(seqs[hi])
@@ -179,10 +193,28 @@ func (m *Model) forward(ctx context.Context, seqs [][]int, rc *runConfig) (*Outp
 
 // Batch limits of Forward and Capture: enough rows to keep the matrix
 // kernels busy, few enough that activations stay small.
-const (
+var (
 	maxBatchSeqs = 64
 	maxBatchRows = 2048
 )
+
+// chunked extends st with toks in pieces of at most maxBatchRows tokens.
+func (m *Model) chunked(ctx context.Context, st *dsv4.State, toks []int, obs *observer, want dsv4.LogitRows, blocks int) ([][]float32, error) {
+	var logits [][]float32
+	for c := 0; c < len(toks); c += maxBatchRows {
+		end := min(c+maxBatchRows, len(toks))
+		w := want
+		if want == dsv4.LogitsLast && end < len(toks) {
+			w = dsv4.LogitsNone
+		}
+		res, err := m.net.Run(ctx, st, toks[c:end], dsv4.RunConfig{Want: w, Obs: obs, Blocks: blocks})
+		if err != nil {
+			return nil, err
+		}
+		logits = append(logits, res.Logits...)
+	}
+	return logits, nil
+}
 
 // Session is one sequence being decoded incrementally with its cache (design
 // §5): Prefill the prompt, then Decode one token at a time.
@@ -249,7 +281,15 @@ func (s *Session) Prefill(ctx context.Context, tokens []int) ([][]float32, error
 	case LogitsNone:
 		want = dsv4.LogitsNone
 	}
-	return s.run(ctx, tokens, Prefill, want)
+	if s.err != nil {
+		return nil, s.err
+	}
+	obs := &observer{cfg: &s.rc, seq: 0, phase: Prefill, seqLen: s.st.Pos + len(tokens)}
+	l, err := s.m.chunked(ctx, s.st, tokens, obs, want, 0)
+	if err != nil {
+		return nil, fmt.Errorf("engine: session prefill at position %d: %w", s.st.Pos, err)
+	}
+	return l, nil
 }
 
 // Decode appends one token (phase Decode) and returns the logits that predict

@@ -54,6 +54,9 @@ type State struct {
 	layers []layerState
 	// invalid marks a cache that a call left half-updated.
 	invalid bool
+	// blocks > 0: only the first blocks layers are cached (a truncated run);
+	// such a state can only be extended by runs of at most that depth.
+	blocks int
 }
 
 // NewState returns an empty cache for one sequence.
@@ -76,7 +79,7 @@ func (m *Model) NewState() *State {
 // Clone deep-copies the cache (to branch a sequence, e.g. for sampling
 // several continuations of one prompt).
 func (st *State) Clone() *State {
-	c := &State{invalid: st.invalid, Pos: st.Pos, Tokens: append([]int(nil), st.Tokens...), layers: make([]layerState, len(st.layers))}
+	c := &State{invalid: st.invalid, blocks: st.blocks, Pos: st.Pos, Tokens: append([]int(nil), st.Tokens...), layers: make([]layerState, len(st.layers))}
 	for i, ls := range st.layers {
 		c.layers[i] = layerState{
 			win:     append([]float32(nil), ls.win...),

@@ -1,6 +1,7 @@
 package dsv4
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -149,5 +150,44 @@ func TestQuantSwitchesMatter(t *testing.T) {
 		if d := maxAbsDiff(r.Logits[0], base.Logits[0]); d == 0 {
 			t.Errorf("options %+v: logits unchanged", o)
 		}
+	}
+}
+
+// A truncated run (Blocks) caches its layers and can be continued at the same
+// depth: the block outputs match those of a full run.
+func TestTruncatedRunsChain(t *testing.T) {
+	m := loadGolden(t, "bf16", DefaultOptions())
+	seqs, _ := loadExpected(t)
+	toks := seqs[1].Tokens[:30]
+	grab := func(dst *[][]float32) Observer { return &grabObs{dst: dst} }
+	var full, parts [][]float32
+	if _, err := m.Run(context.Background(), m.NewState(), toks, RunConfig{Obs: grab(&full)}); err != nil {
+		t.Fatal(err)
+	}
+	st := m.NewState()
+	for _, c := range [][2]int{{0, 11}, {11, 30}} {
+		if _, err := m.Run(context.Background(), st, toks[c[0]:c[1]], RunConfig{Blocks: 3, Obs: grab(&parts)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(parts) != 30 {
+		t.Fatalf("%d rows", len(parts))
+	}
+	for p := range parts {
+		if !slices.Equal(parts[p], full[p]) {
+			t.Fatalf("position %d differs", p)
+		}
+	}
+	if _, err := m.Run(context.Background(), st, toks[:1], RunConfig{}); err != ErrStateInvalid {
+		t.Errorf("extending a truncated state at full depth: %v", err)
+	}
+}
+
+type grabObs struct{ dst *[][]float32 }
+
+func (g *grabObs) Wants(s Site, l int) bool { return s == BlockOut && l == 2 }
+func (g *grabObs) Visit(v *Visit) {
+	for i := 0; i < v.Rows; i++ {
+		*g.dst = append(*g.dst, slices.Clone(v.Data[i*v.Width:(i+1)*v.Width]))
 	}
 }

@@ -100,13 +100,14 @@ type RunConfig struct {
 	Obs  Observer
 	// Blocks, when positive and below the depth, stops after that many
 	// blocks (a capture that only reads early layers). The head is not
-	// evaluated and the state cannot be extended afterwards.
+	// evaluated, and the state can afterwards only be extended by runs of at
+	// most the same depth.
 	Blocks int
 }
 
 // ErrStateInvalid is returned when extending a cache that an earlier call left
 // incomplete (cancelled, failed, or truncated with RunConfig.Blocks).
-var ErrStateInvalid = errors.New("dsv4: the sequence cache is incomplete (an earlier call was cancelled, failed or stopped early); start a new state")
+var ErrStateInvalid = errors.New("dsv4: the sequence cache is incomplete (an earlier call was cancelled or failed, or stopped at a shallower block); start a new state")
 
 // Run is Extend with a context (checked between blocks; on cancellation the
 // state is left invalid) and the options of RunConfig.
@@ -137,8 +138,11 @@ func (m *Model) RunBatch(ctx context.Context, seqs []Seq, blocks int) ([]*Result
 	cfg := m.Cfg
 	B := len(seqs)
 	off := make([]int, B+1)
+	if blocks >= len(m.Layers) {
+		blocks = 0
+	}
 	for b, sq := range seqs {
-		if sq.State.invalid {
+		if sq.State.invalid || (sq.State.blocks > 0 && (blocks == 0 || blocks > sq.State.blocks)) {
 			return nil, ErrStateInvalid
 		}
 		for i, t := range sq.Tokens {
@@ -229,6 +233,14 @@ func (m *Model) RunBatch(ctx context.Context, seqs []Seq, blocks int) ([]*Result
 	segs := make([]segment, 0, B)
 	for l, L := range m.Layers {
 		if blocks > 0 && l >= blocks {
+			// Truncated run: the first blocks layers are cached and the
+			// sequence may be extended by runs of at most this depth.
+			for _, sq := range seqs {
+				sq.State.Pos += len(sq.Tokens)
+				sq.State.Tokens = append(sq.State.Tokens, sq.Tokens...)
+				sq.State.invalid = false
+				sq.State.blocks = blocks
+			}
 			return results, nil
 		}
 		if err := ctx.Err(); err != nil {
