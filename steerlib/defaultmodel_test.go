@@ -68,7 +68,7 @@ func TestDefaultModelSentimentFlip(t *testing.T) {
 		}
 	}
 	best := 0.0
-	for _, s := range []float64{0, 0.25, 0.5, 1, 2} {
+	for _, s := range []float64{0, 0.5, 1, 2, 4, 8} {
 		var st *Steering
 		if s != 0 {
 			st = Compose(Add(v, Raw(s)))

@@ -9,8 +9,10 @@ import (
 )
 
 // Op is an intervention operator. All operators act on one D-wide activation
-// x at a time (each of the 4 streams separately at block_in/block_out), with
-// u the unit direction and s the strength after relative scaling and decay:
+// x at a time (each of the 4 streams separately at block_in/block_out when
+// the vector is D wide; a 4·D-wide per-stream vector acts on the four
+// streams as one concatenated vector), with u the unit direction and s the
+// strength after relative scaling and decay:
 //
 //	add            x ← x + s·v          (v as stored for raw strength, unit for relative)
 //	add-norm       x ← (x + s·v)·|x|/|x + s·v|     (direction changes, norm kept)
