@@ -77,7 +77,7 @@ type SteerOptions struct {
 }
 
 // DefaultStrengths is the default strength sweep of the steering check.
-var DefaultStrengths = []float32{0, 0.5, 1, 1.5, 2, 3, 4, 6}
+var DefaultStrengths = []float32{0, 0.5, 1, 1.5, 2, 3, 4, 6, 8}
 
 func (o Options) withDefaults() Options {
 	if o.N <= 0 {
