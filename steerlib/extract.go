@@ -548,3 +548,25 @@ func ActivationsFromRows(name string, site engine.Site, rows map[int][2][][]floa
 	}
 	return a, nil
 }
+
+// Vectors estimates one vector per estimator at site (every estimator that
+// applies: the paired PCA estimators are skipped for unpaired data and
+// only DiffMean is available from SumsOnly captures), for comparing them.
+func (a *Activations) Vectors(site engine.Site, layers []int, opt EstimateOptions) ([]*Vector, error) {
+	var out []*Vector
+	for _, e := range Estimators {
+		if a.Opt.SumsOnly && e != DiffMean {
+			continue
+		}
+		if !a.Paired && (e == PCACenter || e == PCADiff || e == PCADiffUncentered) {
+			continue
+		}
+		v, err := a.Vector(e, site, layers, opt)
+		if err != nil {
+			return nil, err
+		}
+		v.Name = string(e)
+		out = append(out, v)
+	}
+	return out, nil
+}

@@ -86,6 +86,12 @@ func TestExtractMatchesIndependentCapture(t *testing.T) {
 	if _, err := s.Vector(PCACenter, engine.SiteBlockOut, nil, EstimateOptions{}); err == nil {
 		t.Error("PCA on a sums-only capture accepted")
 	}
+	if vs, err := a.Vectors(engine.SiteBlockOut, []int{1}, EstimateOptions{}); err != nil || len(vs) != len(Estimators) {
+		t.Errorf("Vectors: %d vectors, %v", len(vs), err)
+	}
+	if vs, _ := s.Vectors(engine.SiteBlockOut, []int{1}, EstimateOptions{}); len(vs) != 1 {
+		t.Errorf("sums-only Vectors: %d, want diffmean only", len(vs))
+	}
 	if v1.Prov.DatasetHash != d.Hash || v1.Norms[0].Count != d.Len() || v1.Prov.Position != "last" {
 		t.Errorf("provenance not filled: %+v norms %+v", v1.Prov, v1.Norms[0])
 	}

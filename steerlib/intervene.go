@@ -80,6 +80,9 @@ type Steer struct {
 	// the prompt (−1 = last prompt token). When set, only these positions
 	// are steered (in either phase).
 	At []int
+	// Tokens, when set, limits steering to rows whose token id is listed
+	// (EasySteer's token-id allow-list).
+	Tokens []int
 	// Decay multiplies the strength at generated token t (0 = the first
 	// generated token); nil means 1. See ExpDecay.
 	Decay func(t int) float64
@@ -392,6 +395,9 @@ func steerHook(st *Steer, rs *runState) engine.Hook {
 					continue
 				}
 			} else if st.LastK > 0 && e.Phase == engine.Prefill && p < plen-st.LastK {
+				continue
+			}
+			if st.Tokens != nil && (i >= len(e.Tokens) || !containsInt(st.Tokens, e.Tokens[i])) {
 				continue
 			}
 			w := 1.0

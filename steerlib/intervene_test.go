@@ -220,6 +220,9 @@ func TestPositionAndPhaseSelection(t *testing.T) {
 	eq("last 2 + generated", changed(st), 4, 5, 6, 7, 8)
 	st.LastK, st.At = 0, []int{0, -1}
 	eq("explicit", changed(st), 0, 5)
+	st.At, st.Tokens = nil, []int{'c', 'e'} // prompt "abcdef": positions 2 and 4
+	st.Phase = Prompt
+	eq("token ids", changed(st), 2, 4)
 	// Decay: the change at generated token t shrinks as 0.5^t.
 	st = Add(v, Raw(1))
 	st.Phase, st.Decay = Generated, ExpDecay(1)
