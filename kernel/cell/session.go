@@ -133,6 +133,7 @@ type methodRec struct {
 	doc        string
 	dispatch   string // name of the dispatch variable; "" for methods of generic types
 	text       string
+	refs       map[string]bool
 	assign     string // chunk that re-binds the dispatch variable
 	cell       int
 	lines      [2]int
@@ -598,6 +599,48 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 			}
 		}
 	}
+	// Globals this cell declares again: yaegi gives them a new slot, and
+	// functions compiled earlier keep reading the old one, so they are
+	// re-bound right after the redeclaration.
+	existed := func(name string) bool {
+		if _, ok := s.values[name]; ok {
+			return true
+		}
+		f, ok := s.funcs[name]
+		return ok && !f.generic
+	}
+	cellMethods := map[string]bool{}
+	for _, u := range c.units {
+		if fd, ok := u.decl.(*ast.FuncDecl); ok && fd.Recv != nil {
+			if typ, _ := recvType(fd); typ != "" {
+				cellMethods[typ+"."+fd.Name.Name] = true
+			}
+		}
+	}
+	redeclared := func(u *unit) map[string]bool {
+		out := map[string]bool{}
+		switch u.kind {
+		case uVar, uConst:
+			for _, sp := range u.decl.(*ast.GenDecl).Specs {
+				for _, id := range sp.(*ast.ValueSpec).Names {
+					if existed(id.Name) {
+						out[id.Name] = true
+					}
+				}
+			}
+		case uStmt:
+			if as, ok := u.stmt.(*ast.AssignStmt); ok && as.Tok == token.DEFINE {
+				for _, l := range as.Lhs {
+					if id, ok := l.(*ast.Ident); ok && existed(id.Name) {
+						out[id.Name] = true
+					}
+				}
+			}
+		}
+		return out
+	}
+	earlyRedeclared := map[string]bool{}
+
 	late := map[*unit]bool{} // var declarations that must run in source order
 	for _, u := range c.units {
 		if u.kind != uVar {
@@ -696,6 +739,9 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 			}
 			varsEarly.put(u.start, u.end, render(u.start, u.end))
 			s.noteValues(u, "var", n, &afterTypes)
+			for name := range redeclared(u) {
+				earlyRedeclared[name] = true
+			}
 		case uFunc:
 			fd := u.decl.(*ast.FuncDecl)
 			if err := s.planFunc(c, es, u, fd, n, typesCh, funcVars, funcRedecl, wrappers, &assigns, &afterFuncs, &changedSig, &calls); err != nil {
@@ -728,6 +774,7 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 	add(importsCh, false, "imports", afterImports)
 	add(typesCh, false, "type and constant declarations", afterTypes)
 	add(varsEarly, false, "variable declarations", nil)
+	p.chunks = append(p.chunks, s.rebindChunks(earlyRedeclared, cellFuncs, cellMethods)...)
 	add(funcVars, false, "function variables", nil)
 	add(funcRedecl, true, "function variables with a new signature", nil)
 	add(wrappers, false, "methods", afterFuncs)
@@ -749,7 +796,8 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 		start, end int
 		text       string
 		after      []func()
-		cut        bool // start a new chunk at this item
+		cut        bool     // start a new chunk at this item
+		rebind     []*chunk // chunks to run right after this item
 	}
 	var items []item
 	emitted := map[int]bool{}
@@ -759,7 +807,7 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 		}
 		emitted[i] = true
 		a := assigns[i]
-		items = append(items, item{a.u.start, a.u.end, a.text, []func(){a.after}, false})
+		items = append(items, item{start: a.u.start, end: a.u.end, text: a.text, after: []func(){a.after}})
 	}
 	needs := func(u *unit) {
 		ids := identsIn(u.node())
@@ -793,7 +841,10 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 			items = append(items, item{start: u.start, end: u.end, text: tmp})
 			items = append(items, item{start: u.start, end: u.end, text: decl, after: after, cut: true})
 		} else {
-			items = append(items, item{u.start, u.end, render(u.start, u.end), after, false})
+			items = append(items, item{start: u.start, end: u.end, text: render(u.start, u.end), after: after})
+		}
+		if rd := redeclared(u); len(rd) > 0 {
+			items[len(items)-1].rebind = s.rebindChunks(rd, cellFuncs, cellMethods)
 		}
 		for id := range identsIn(u.node()) {
 			usedBefore[id] = true
@@ -820,6 +871,11 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 		cur.put(it.start, it.end, it.text)
 		curAfter = append(curAfter, it.after...)
 		prevEnd = it.end
+		if len(it.rebind) > 0 {
+			add(cur, true, "statements", curAfter)
+			cur, curAfter = nil, nil
+			p.chunks = append(p.chunks, it.rebind...)
+		}
 	}
 	if cur != nil {
 		add(cur, true, "statements", curAfter)
@@ -972,8 +1028,9 @@ func (s *Session) planFunc(c *parsedCell, es *edits, u *unit, fd *ast.FuncDecl, 
 		standalone := newChunk(src)
 		standalone.put(u.start, u.end, hdr+body)
 		assignText := standalone.String()
+		mrefs := identsIn(fd.Body)
 		*assigns = append(*assigns, placed{u: u, text: hdr + body, name: dispatch, after: func() {
-			s.methods[key] = &methodRec{recv: typ, name: name, sig: sig, header: header, doc: doc, dispatch: dispatch, text: full, assign: assignText, cell: n, lines: lines}
+			s.methods[key] = &methodRec{recv: typ, name: name, sig: sig, header: header, doc: doc, dispatch: dispatch, text: full, assign: assignText, refs: mrefs, cell: n, lines: lines}
 		}})
 		return nil
 	}
@@ -1431,4 +1488,55 @@ func splitRedeclare(c *parsedCell, u *unit, es *edits, usedBefore map[string]boo
 		}
 	}
 	return strings.Join(tmps, ", ") + " := " + rhs, strings.Join(names, ", ") + " := " + strings.Join(keepT, ", "), true
+}
+
+// rebindChunks re-binds the functions and methods of earlier cells that use
+// one of names (excluding those this cell defines anew), so they see the
+// variables' new slots. Failures are notes: a function written for the old
+// type of a variable no longer compiles, as in Go.
+func (s *Session) rebindChunks(names, cellFuncs, cellMethods map[string]bool) []*chunk {
+	type rb struct {
+		cell, line int
+		ch         *chunk
+	}
+	var all []rb
+	uses := func(refs map[string]bool) string {
+		var hit []string
+		for n := range names {
+			if refs[n] {
+				hit = append(hit, n)
+			}
+		}
+		sort.Strings(hit)
+		return strings.Join(hit, ", ")
+	}
+	for _, f := range s.funcs {
+		if cellFuncs[f.name] || f.assign == "" || names[f.name] {
+			continue
+		}
+		if u := uses(f.refs); u != "" {
+			all = append(all, rb{f.cell, f.lines[0], &chunk{text: f.assign, stmt: !f.generic, soft: true, cell: f.cell,
+				what: fmt.Sprintf("%s (cell [%d]) uses %s, which this cell declared again, and no longer compiles with it; redefine %s", f.name, f.cell, u, f.name)}})
+		}
+	}
+	for key, m := range s.methods {
+		if cellMethods[key] || m.assign == "" {
+			continue
+		}
+		if u := uses(m.refs); u != "" {
+			all = append(all, rb{m.cell, m.lines[0], &chunk{text: m.assign, stmt: true, soft: true, cell: m.cell,
+				what: fmt.Sprintf("method %s (cell [%d]) uses %s, which this cell declared again, and no longer compiles with it; redefine it", key, m.cell, u)}})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].cell != all[j].cell {
+			return all[i].cell < all[j].cell
+		}
+		return all[i].line < all[j].line
+	})
+	out := make([]*chunk, len(all))
+	for i, r := range all {
+		out[i] = r.ch
+	}
+	return out
 }
