@@ -70,14 +70,6 @@ func dot(a, b []float32) float32 {
 	return float32((s0 + s1) + (s2 + s3))
 }
 
-// axpy does y += a·x.
-func axpy(y []float32, a float32, x []float32) {
-	x = x[:len(y)]
-	for i := range y {
-		y[i] += a * x[i]
-	}
-}
-
 var workers = runtime.GOMAXPROCS(0)
 
 // parallelFor splits [0,n) over goroutines when the total work (n·perItem

@@ -223,7 +223,6 @@ func (m *Model) RunBatch(ctx context.Context, seqs []Seq, blocks int) ([]*Result
 	for _, sq := range seqs {
 		sq.State.invalid = true // until the call completes
 	}
-	E, K := cfg.NRoutedExperts, cfg.NumExpertsPerTok
 	rowPos := make([]int, 0, n)
 	for _, sq := range seqs {
 		for i := range sq.Tokens {
@@ -265,28 +264,8 @@ func (m *Model) RunBatch(ctx context.Context, seqs []Seq, blocks int) ([]*Result
 		visit(FFNIn, l, y, D)
 		norm(L.FFNNorm)
 		scores, experts, weights := m.route(L, xn, tokens, n)
-		for b, sq := range seqs {
-			nb := off[b+1] - off[b]
-			if sq.Obs == nil || nb == 0 || !sq.Obs.Wants(Router, l) {
-				continue
-			}
-			// The observer sees scores and the choice made from them. Editing
-			// Experts/Weights changes the routing directly; editing the scores
-			// re-derives the choice from the edited scores.
-			sc := scores[off[b]*E : off[b+1]*E]
-			ex := experts[off[b]*K : off[b+1]*K]
-			wt := weights[off[b]*K : off[b+1]*K]
-			before := append([]float32(nil), sc...)
-			sq.Obs.Visit(&Visit{Site: Router, Layer: l, Pos0: sq.State.Pos, Tokens: sq.Tokens, Rows: nb, Width: E,
-				Data: sc, Experts: ex, Weights: wt, TopK: K})
-			if !slices.Equal(before, sc) {
-				m.selectExperts(L, sc, sq.Tokens, nb, ex, wt)
-			}
-			for _, e := range ex {
-				if e < 0 || e >= E {
-					return nil, fmt.Errorf("router hook at layer %d: expert id %d out of range [0,%d)", l, e, E)
-				}
-			}
+		if err := m.visitRouter(L, seqs, off, scores, experts, weights); err != nil {
+			return nil, err
 		}
 		m.moe(L, xn, n, experts, weights, sub)
 		visit(FFNOut, l, sub, D)
@@ -365,4 +344,32 @@ func (m *Model) RunBatch(ctx context.Context, seqs []Seq, blocks int) ([]*Result
 		sq.State.invalid = false
 	}
 	return results, nil
+}
+
+// visitRouter offers each sequence's router scores and routing to its
+// observer. Editing Experts/Weights changes the routing directly; editing the
+// scores re-derives the choice from the edited scores.
+func (m *Model) visitRouter(L *Layer, seqs []Seq, off []int, scores []float32, experts []int, weights []float32) error {
+	E, K := m.Cfg.NRoutedExperts, m.Cfg.NumExpertsPerTok
+	for b, sq := range seqs {
+		nb := off[b+1] - off[b]
+		if sq.Obs == nil || nb == 0 || !sq.Obs.Wants(Router, L.Index) {
+			continue
+		}
+		sc := scores[off[b]*E : off[b+1]*E]
+		ex := experts[off[b]*K : off[b+1]*K]
+		wt := weights[off[b]*K : off[b+1]*K]
+		before := append([]float32(nil), sc...)
+		sq.Obs.Visit(&Visit{Site: Router, Layer: L.Index, Pos0: sq.State.Pos, Tokens: sq.Tokens, Rows: nb, Width: E,
+			Data: sc, Experts: ex, Weights: wt, TopK: K})
+		if !slices.Equal(before, sc) {
+			m.selectExperts(L, sc, sq.Tokens, nb, ex, wt)
+		}
+		for _, e := range ex {
+			if e < 0 || e >= E {
+				return fmt.Errorf("router hook at layer %d: expert id %d out of range [0,%d)", L.Index, e, E)
+			}
+		}
+	}
+	return nil
 }
