@@ -550,3 +550,19 @@ func TestLongSequencesChunked(t *testing.T) {
 		t.Errorf("chunked session prefill: %v", err)
 	}
 }
+
+// An intervention on the logits that makes EOS the argmax ends generation.
+func TestGenerateStopsAtEOS(t *testing.T) {
+	m := loadTiny(t, "bf16")
+	boostEOS := Intervention{Name: "force EOS", Site: SiteLogits, Positions: LastPosition(), Apply: func(e *Event, row int) {
+		e.Row(row)[m.Config().EOSTokenID] += 1000
+	}}
+	g, err := m.GenerateTokens(context.Background(), tinySeqs(t)[1], GenerateOptions{MaxTokens: 5, Interventions: []Intervention{boostEOS}})
+	if err != nil || g.StopReason != "eos" || len(g.Tokens) != 0 {
+		t.Errorf("%+v %v", g, err)
+	}
+	g, _ = m.GenerateTokens(context.Background(), tinySeqs(t)[1], GenerateOptions{MaxTokens: 5, IgnoreEOS: true, Interventions: []Intervention{boostEOS}})
+	if g.StopReason != "length" || !slices.Equal(g.Tokens, []int{1, 1, 1, 1, 1}) {
+		t.Errorf("IgnoreEOS: %+v", g)
+	}
+}

@@ -124,11 +124,24 @@ func (m *Model) GenerateBatch(ctx context.Context, prompts []string, opt Generat
 	return gens, err
 }
 
-func (m *Model) eos() int {
+// eosSet is every id that ends generation: the tokenizer's EOS, config.json's
+// eos_token_id and generation_config.json's eos_token_id (an id or a list).
+func (m *Model) eosSet() map[int]bool {
+	set := map[int]bool{m.net.Cfg.EOSTokenID: true}
 	if m.tok != nil {
-		return m.tok.EOS()
+		set[m.tok.EOS()] = true
 	}
-	return m.net.Cfg.EOSTokenID
+	switch v := m.gen.EOSTokenID.(type) {
+	case float64:
+		set[int(v)] = true
+	case []any:
+		for _, x := range v {
+			if f, ok := x.(float64); ok {
+				set[int(f)] = true
+			}
+		}
+	}
+	return set
 }
 
 // GenerateTokens is Generate on token ids; it works without a tokenizer
@@ -190,7 +203,7 @@ func (m *Model) generate(ctx context.Context, prompts [][]int, opt GenerateOptio
 		seqs[b].logits = r.Logits[0]
 	}
 	sm := newSampler(m.VocabSize())
-	eos := m.eos()
+	eos := m.eosSet()
 	finish := func() {
 		for _, s := range seqs {
 			if s.dec != nil && s.g.StopReason != "stop" {
@@ -215,7 +228,7 @@ func (m *Model) generate(ctx context.Context, prompts [][]int, opt GenerateOptio
 				continue
 			}
 			id := sm.sample(s.logits, opt, s.seen, s.rng)
-			if id == eos && !opt.IgnoreEOS {
+			if eos[id] && !opt.IgnoreEOS {
 				s.g.StopReason, s.done = "eos", true
 				continue
 			}
