@@ -25,6 +25,23 @@ package engine
 // Layers are 0-based block indices everywhere. block_in[L+1] is the same
 // tensor as block_out[L]; both are offered so a hook can say which side of the
 // boundary it means, and an edit at block_out[L] is seen by block_in[L+1].
+//
+// Editing (what the forward pass does with a changed Data):
+//
+//	block_in/block_out  the edited streams are the residual state from then on
+//	attn_in/ffn_in      the edit is normalised with the sublayer input; the
+//	                    streams themselves are untouched (hc_post adds only the
+//	                    sublayer output)
+//	attn_out/ffn_out    the edited output is mixed back into the four streams
+//	router              edit Experts/Weights to change the routing directly;
+//	                    edited scores re-derive the choice (top-k of score+bias,
+//	                    or tid2eid in hash layers) and the weights
+//	final               edits reach the final norm and the head
+//	logits              edits change the returned logits and sampling
+//
+// An edit during prefill changes the keys, values and compressed entries
+// computed from the edited tokens, and those stay in the session's cache; an
+// edit during decode changes only the new token (see engine.Session).
 
 // Site names a place in the forward pass.
 type Site string
