@@ -88,6 +88,38 @@ type Steer struct {
 	Decay func(t int) float64
 	// Condition gates the steering per sequence (CAST); nil = always.
 	Condition *Condition
+	// Conditions adds more gates, combined with Condition by Rule: "all"
+	// (default, every gate must fire) or "any" (CAST's "if C1 or C2").
+	Conditions []*Condition
+	Rule       string
+}
+
+// gates lists every condition of the steer.
+func (st *Steer) gates() []*Condition {
+	var out []*Condition
+	if st.Condition != nil {
+		out = append(out, st.Condition)
+	}
+	return append(out, st.Conditions...)
+}
+
+// open reports whether the steer's gates let sequence seq through.
+func (st *Steer) open(rs *runState, seq int) bool {
+	gs := st.gates()
+	if len(gs) == 0 {
+		return true
+	}
+	any := st.Rule == "any"
+	for _, c := range gs {
+		g := rs.gate[c][seq]
+		if any && g {
+			return true
+		}
+		if !any && !g {
+			return false
+		}
+	}
+	return !any
 }
 
 // ExpDecay returns a decay schedule that halves the strength every halfLife
@@ -217,7 +249,10 @@ func (st *Steer) validate(i int) error {
 	default:
 		return fmt.Errorf("steerlib: steer %d: unknown operator %q", i, st.Op)
 	}
-	if c := st.Condition; c != nil {
+	if st.Rule != "" && st.Rule != "all" && st.Rule != "any" {
+		return fmt.Errorf("steerlib: steer %d: rule %q is not \"all\" or \"any\"", i, st.Rule)
+	}
+	for _, c := range st.gates() {
 		if c.Vector == nil || c.Vector.Dirs[c.Layer] == nil {
 			return fmt.Errorf("steerlib: steer %d: condition vector missing or has no layer %d", i, c.Layer)
 		}
@@ -256,12 +291,13 @@ func (s *Steering) Hooks() ([]Hook, error) {
 	// decide before that steer reads the gate.
 	seen := map[*Condition]bool{}
 	for i := range s.Steers {
-		c := s.Steers[i].Condition
-		if c == nil || seen[c] {
-			continue
+		for _, c := range s.Steers[i].gates() {
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			hooks = append(hooks, conditionHook(c, rs))
 		}
-		seen[c] = true
-		hooks = append(hooks, conditionHook(c, rs))
 	}
 	// A prompt-length tracker on every site a steer touches, registered
 	// before the steers, so prefill events record the prompt end first.
@@ -377,7 +413,7 @@ func steerHook(st *Steer, rs *runState) engine.Hook {
 			st.Phase == Generated && e.Phase != engine.Decode:
 			return
 		}
-		if st.Condition != nil && !rs.gate[st.Condition][e.Seq] {
+		if !st.open(rs, e.Seq) {
 			return
 		}
 		plen := rs.promptLen[e.Seq]

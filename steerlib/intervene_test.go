@@ -280,6 +280,23 @@ func TestConditionalPerSequence(t *testing.T) {
 	if maxAbsDiff32(l0[0][0], l2[0][0]) != 0 || maxAbsDiff32(l0[1][0], l2[1][0]) == 0 {
 		t.Error("comparator < does not steer the complement")
 	}
+	// Two gates: "all" needs both (never, with an impossible second gate),
+	// "any" needs one.
+	never := &Condition{Vector: cond.Vector, Layer: 0, Threshold: 2}
+	cond.Comparator = Greater
+	st2 := st
+	st2.Conditions = []*Condition{never}
+	hooks, _ = Compose(st2).Hooks()
+	l3, _ := m.Forward(context.Background(), seqs, hooks, false)
+	if maxAbsDiff32(l0[0][0], l3[0][0]) != 0 {
+		t.Error("rule all: steered although one gate never fires")
+	}
+	st2.Rule = "any"
+	hooks, _ = Compose(st2).Hooks()
+	l4, _ := m.Forward(context.Background(), seqs, hooks, false)
+	if maxAbsDiff32(l0[0][0], l4[0][0]) == 0 || maxAbsDiff32(l0[1][0], l4[1][0]) != 0 {
+		t.Error("rule any: wrong sequences steered")
+	}
 	// A steered layer before the condition is rejected.
 	bad := Add(NewVector("v", engine.SiteAttnIn, 0, acc), Raw(1))
 	bad.Condition = &Condition{Vector: NewVector("c", engine.SiteBlockOut, 1, acc), Layer: 1}
