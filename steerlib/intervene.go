@@ -43,7 +43,9 @@ type Strength struct {
 func Raw(x float64) Strength { return Strength{Value: x} }
 
 // Rel is a strength as a fraction of the typical activation norm at the
-// site and layer (for add: the unit direction times x·mean norm).
+// site and layer (for add: the unit direction times x·mean norm). At stream
+// sites the typical norm is that of the rows the vector was read from (by
+// default the mean of the four streams).
 func Rel(x float64) Strength { return Strength{Value: x, Relative: true} }
 
 // PhaseSel chooses which tokens are steered by phase.
@@ -166,8 +168,9 @@ const (
 // steering applies to a sequence iff cosine Comparator Threshold. The
 // decision is made per sequence during prefill, so sequences of one batch are
 // gated independently, and it holds for that sequence's decode steps.
-// The condition layer/site must come before every steered site in forward
-// order, so the decision exists when the first steered token is reached.
+// Unless the steer is Generated-only, the condition layer/site must come
+// before every steered site in forward order, so the decision exists when the
+// first steered prompt token is reached.
 type Condition struct {
 	Vector     *Vector
 	Layer      int
@@ -255,6 +258,9 @@ func (st *Steer) validate(i int) error {
 	for _, c := range st.gates() {
 		if c.Vector == nil || c.Vector.Dirs[c.Layer] == nil {
 			return fmt.Errorf("steerlib: steer %d: condition vector missing or has no layer %d", i, c.Layer)
+		}
+		if st.Phase == Generated {
+			continue // decided during prefill, before any generated token
 		}
 		cr := forwardRank(c.Vector.Prov.Site, c.Layer)
 		for _, l := range st.layers() {

@@ -303,6 +303,10 @@ func TestConditionalPerSequence(t *testing.T) {
 	if _, err := Compose(bad).Hooks(); err == nil {
 		t.Error("condition after the steered site accepted")
 	}
+	bad.Phase = Generated // decided at prefill, applied later: fine
+	if _, err := Compose(bad).Hooks(); err != nil {
+		t.Errorf("generated-only steer before its condition layer rejected: %v", err)
+	}
 }
 
 func maxAbsDiff32(a, b []float32) float64 {
