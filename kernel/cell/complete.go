@@ -125,9 +125,13 @@ func cellIdents(src string) []string {
 // package with that short name.
 func (s *Session) pkgPath(name string) (string, bool) {
 	s.defMu.Lock()
-	p, ok := s.imports[name]
-	s.defMu.Unlock()
-	if ok {
+	defer s.defMu.Unlock()
+	return s.pkgPathLocked(name)
+}
+
+// pkgPathLocked is pkgPath for callers holding defMu.
+func (s *Session) pkgPathLocked(name string) (string, bool) {
+	if p, ok := s.imports[name]; ok {
 		return p, true
 	}
 	var found []string

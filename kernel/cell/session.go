@@ -676,6 +676,18 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 
 	var rest []*unit
 	cellImports := map[string]string{}
+	auto := s.autoImports(c)
+	autoNames := make([]string, 0, len(auto))
+	for name := range auto {
+		autoNames = append(autoNames, name)
+	}
+	sort.Strings(autoNames)
+	for _, name := range autoNames {
+		nm, ip := name, auto[name]
+		importsCh.put(0, 0, fmt.Sprintf("import %s %q", nm, ip))
+		cellImports[nm] = ip
+		afterImports = append(afterImports, func() { s.imports[nm] = ip })
+	}
 	for _, u := range c.units {
 		switch u.kind {
 		case uImport:
@@ -1290,53 +1302,7 @@ func typeOfExpr(e ast.Expr) string {
 // undefinedIn lists identifiers the cell uses that nothing defines: not the
 // cell, not an earlier cell, not an import, not a builtin.
 func (s *Session) undefinedIn(c *parsedCell) []string {
-	declared := map[string]bool{}
-	for _, b := range builtins {
-		declared[b] = true
-	}
-	for _, u := range c.units {
-		ast.Inspect(u.node(), func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.Field:
-				for _, id := range n.Names {
-					declared[id.Name] = true
-				}
-			case *ast.FuncDecl:
-				declared[n.Name.Name] = true
-			case *ast.ValueSpec:
-				for _, id := range n.Names {
-					declared[id.Name] = true
-				}
-			case *ast.TypeSpec:
-				declared[n.Name.Name] = true
-			case *ast.ImportSpec:
-				if n.Name != nil {
-					declared[n.Name.Name] = true
-				} else {
-					p := strings.Trim(n.Path.Value, "\"`")
-					declared[s.pkgNames[p]] = true
-					declared[path.Base(p)] = true
-				}
-			case *ast.AssignStmt:
-				if n.Tok == token.DEFINE {
-					for _, l := range n.Lhs {
-						if id, ok := l.(*ast.Ident); ok {
-							declared[id.Name] = true
-						}
-					}
-				}
-			case *ast.RangeStmt:
-				for _, e := range []ast.Expr{n.Key, n.Value} {
-					if id, ok := e.(*ast.Ident); ok {
-						declared[id.Name] = true
-					}
-				}
-			case *ast.LabeledStmt:
-				declared[n.Label.Name] = true
-			}
-			return true
-		})
-	}
+	declared := s.cellDeclared(c)
 	s.defMu.Lock()
 	defer s.defMu.Unlock()
 	var out []string
@@ -1537,6 +1503,98 @@ func (s *Session) rebindChunks(names, cellFuncs, cellMethods map[string]bool) []
 	out := make([]*chunk, len(all))
 	for i, r := range all {
 		out[i] = r.ch
+	}
+	return out
+}
+
+// cellDeclared is every name the cell declares (functions, types, values,
+// parameters, range variables, labels, import names) plus the builtins.
+func (s *Session) cellDeclared(c *parsedCell) map[string]bool {
+	declared := map[string]bool{}
+	for _, b := range builtins {
+		declared[b] = true
+	}
+	for _, u := range c.units {
+		ast.Inspect(u.node(), func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.Field:
+				for _, id := range n.Names {
+					declared[id.Name] = true
+				}
+			case *ast.FuncDecl:
+				declared[n.Name.Name] = true
+			case *ast.ValueSpec:
+				for _, id := range n.Names {
+					declared[id.Name] = true
+				}
+			case *ast.TypeSpec:
+				declared[n.Name.Name] = true
+			case *ast.ImportSpec:
+				if n.Name != nil {
+					declared[n.Name.Name] = true
+				} else {
+					p := strings.Trim(n.Path.Value, "\"`")
+					declared[s.pkgNames[p]] = true
+					declared[path.Base(p)] = true
+				}
+			case *ast.AssignStmt:
+				if n.Tok == token.DEFINE {
+					for _, l := range n.Lhs {
+						if id, ok := l.(*ast.Ident); ok {
+							declared[id.Name] = true
+						}
+					}
+				}
+			case *ast.RangeStmt:
+				for _, e := range []ast.Expr{n.Key, n.Value} {
+					if id, ok := e.(*ast.Ident); ok {
+						declared[id.Name] = true
+					}
+				}
+			case *ast.LabeledStmt:
+				declared[n.Label.Name] = true
+			}
+			return true
+		})
+	}
+	return declared
+}
+
+// autoImports finds package names the cell uses as `pkg.Name` without
+// importing them and without anything else of that name in scope, and
+// returns the import paths to add (goimports' convenience).
+func (s *Session) autoImports(c *parsedCell) map[string]string {
+	declared := s.cellDeclared(c)
+	out := map[string]string{}
+	for _, u := range c.units {
+		ast.Inspect(u.node(), func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			id, ok := sel.X.(*ast.Ident)
+			if !ok || declared[id.Name] || out[id.Name] != "" {
+				return true
+			}
+			if _, ok := s.imports[id.Name]; ok {
+				return true
+			}
+			if _, ok := s.values[id.Name]; ok {
+				return true
+			}
+			if _, ok := s.funcs[id.Name]; ok {
+				return true
+			}
+			if _, ok := s.types[id.Name]; ok {
+				return true
+			}
+			if p, ok := s.pkgPathLocked(id.Name); ok {
+				if _, has := s.exports[p+"/"+s.pkgNames[p]][sel.Sel.Name]; has {
+					out[id.Name] = p
+				}
+			}
+			return true
+		})
 	}
 	return out
 }
