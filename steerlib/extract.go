@@ -47,7 +47,8 @@ type ExtractOptions struct {
 	SumsOnly bool
 }
 
-type siteLayer struct {
+// SiteLayer names one captured (site, layer); Layer is −1 for final/logits.
+type SiteLayer struct {
 	Site  engine.Site
 	Layer int
 }
@@ -117,12 +118,12 @@ type Activations struct {
 	Paired      bool // one row per example and the dataset is paired
 	NumPos      int
 	NumNeg      int
-	acc         map[siteLayer]*accum
-	order       []siteLayer
+	acc         map[SiteLayer]*accum
+	order       []SiteLayer
 }
 
-// Keys lists the (site, layer) pairs captured, in forward order.
-func (a *Activations) Keys() []siteLayer { return a.order }
+// Keys lists the (site, layer) pairs captured, in capture order.
+func (a *Activations) Keys() []SiteLayer { return a.order }
 
 // Layers lists the layers captured at site, ascending.
 func (a *Activations) Layers(site engine.Site) []int {
@@ -140,7 +141,7 @@ func (a *Activations) get(site engine.Site, layer int) (*accum, error) {
 	if !site.PerLayer() {
 		layer = -1
 	}
-	ac, ok := a.acc[siteLayer{site, layer}]
+	ac, ok := a.acc[SiteLayer{site, layer}]
 	if !ok {
 		return nil, fmt.Errorf("steerlib: activations of %q have no %s layer %d (captured %v)", a.Dataset, site, layer, a.order)
 	}
@@ -349,19 +350,19 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 		}
 	}
 	a := &Activations{Dataset: d.Name, DatasetHash: d.Hash, ModelHash: m.Hash(), Opt: opt,
-		Paired: d.Paired && opt.Read != ReadAll, NumPos: len(d.Positive), NumNeg: len(d.Negative), acc: map[siteLayer]*accum{}}
+		Paired: d.Paired && opt.Read != ReadAll, NumPos: len(d.Positive), NumNeg: len(d.Negative), acc: map[SiteLayer]*accum{}}
 	for _, s := range opt.Sites {
 		if s == engine.SiteRouter {
 			return nil, fmt.Errorf("steerlib: extract: router scores are not activations; use ExpertUsage")
 		}
 		if !s.PerLayer() {
-			k := siteLayer{s, -1}
+			k := SiteLayer{s, -1}
 			a.acc[k] = &accum{}
 			a.order = append(a.order, k)
 			continue
 		}
 		for _, l := range opt.Layers {
-			k := siteLayer{s, l}
+			k := SiteLayer{s, l}
 			a.acc[k] = &accum{}
 			a.order = append(a.order, k)
 		}
@@ -397,7 +398,7 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 			n   int
 		}
 		partial := map[[3]int]*rm{}
-		keyIndex := map[siteLayer]int{}
+		keyIndex := map[SiteLayer]int{}
 		for i, k := range a.order {
 			keyIndex[k] = i
 		}
@@ -414,7 +415,7 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 				if !s.PerLayer() {
 					layer = -1
 				}
-				k := siteLayer{s, layer}
+				k := SiteLayer{s, layer}
 				ac := a.acc[k]
 				if ac == nil {
 					return
@@ -519,7 +520,7 @@ func reduceRow(r []float32, streams, all bool, stream int) []float64 {
 // plot applies to them. rows[L] holds the positive and the negative rows of
 // layer L; paired says whether pos[i] and neg[i] form pair i.
 func ActivationsFromRows(name string, site engine.Site, rows map[int][2][][]float64, paired bool) (*Activations, error) {
-	a := &Activations{Dataset: name, Paired: paired, acc: map[siteLayer]*accum{}}
+	a := &Activations{Dataset: name, Paired: paired, acc: map[SiteLayer]*accum{}}
 	a.Opt.Streams = "mean"
 	ls := make([]int, 0, len(rows))
 	for l := range rows {
@@ -527,7 +528,7 @@ func ActivationsFromRows(name string, site engine.Site, rows map[int][2][][]floa
 	}
 	sort.Ints(ls)
 	for _, l := range ls {
-		k := siteLayer{site, l}
+		k := SiteLayer{site, l}
 		ac := &accum{}
 		r := rows[l]
 		if len(r[0]) == 0 || len(r[1]) == 0 {
