@@ -310,7 +310,7 @@ func (s *SteerResult) Plot() (*plot.Plot, error) {
 		for _, t := range []struct {
 			y   float64
 			col color.Color
-		}{{MinSteerEffect, colEff}, {MinSteerInGrammar, colGram}} {
+		}{{MinSteerInGrammar, colGram}, {MinSteerEffect, colEff}} {
 			ref, err := plotter.NewLine(plotter.XYs{{X: x0, Y: t.y}, {X: x1, Y: t.y}})
 			if err != nil {
 				return nil, fmt.Errorf("eval: plot target: %w", err)
@@ -318,6 +318,7 @@ func (s *SteerResult) Plot() (*plot.Plot, error) {
 			ref.Color = t.col
 			ref.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 			p.Add(ref)
+			p.Legend.Add(fmt.Sprintf("target %.2f", t.y), ref)
 		}
 	}
 	// Legend in the middle of the right side: the curves live near 0 and 1.
