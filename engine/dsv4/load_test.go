@@ -191,3 +191,38 @@ func (g *grabObs) Visit(v *Visit) {
 		*g.dst = append(*g.dst, slices.Clone(v.Data[i*v.Width:(i+1)*v.Width]))
 	}
 }
+
+// Tensor names with a "model." prefix load like the native names.
+func TestModelPrefixTolerated(t *testing.T) {
+	cfg, src := goldenConfig(t, "bf16")
+	pre := &fileSource{tensors: map[string]*TensorData{}}
+	for n, td := range src.tensors {
+		c := *td
+		c.Name = "model." + n
+		pre.tensors["model."+n] = &c
+	}
+	m, err := Load(cfg, pre, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs, _ := loadExpected(t)
+	r, err := m.Extend(m.NewState(), seqs[0].Tokens[:5], LogitsLast, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(r.Logits[0], seqs[0].Prefill[4]); d > 1e-4 {
+		t.Errorf("prefixed checkpoint: |Δ| %g", d)
+	}
+	// An unknown dtype is an error naming the tensor.
+	w, _ := src.Tensor("layers.0.attn.wkv.weight")
+	odd := *w
+	odd.DType = "F64"
+	src2 := &fileSource{tensors: map[string]*TensorData{}}
+	for n, td := range src.tensors {
+		src2.tensors[n] = td
+	}
+	src2.tensors["layers.0.attn.wkv.weight"] = &odd
+	if _, err := Load(cfg, src2, DefaultOptions()); err == nil || !strings.Contains(err.Error(), "layers.0.attn.wkv.weight") || !strings.Contains(err.Error(), "F64") {
+		t.Errorf("unknown dtype: %v", err)
+	}
+}
