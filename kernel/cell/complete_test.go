@@ -66,7 +66,7 @@ func TestComplete(t *testing.T) {
 
 func TestInspect(t *testing.T) {
 	s, _, _ := newTestSession(t)
-	mustRun(t, s, "import \"strings\"\nimport \"gonum.org/v1/gonum/mat\"\n// Double returns twice x.\nfunc Double(x int) int { return 2 * x }\nv := Double(21)", 1)
+	mustRun(t, s, "import \"strings\"\nimport \"gonum.org/v1/gonum/mat\"\n// Double returns twice x.\nfunc Double(x int) int { return 2 * x }\nv := Double(21)\nm := mat.NewDense(1, 1, nil)\nvar sb strings.Builder", 1)
 	for _, c := range []struct {
 		src    string
 		cursor int
@@ -78,6 +78,8 @@ func TestInspect(t *testing.T) {
 		{"v", 1, []string{"var v int = 42"}},
 		{"ctx", 2, []string{"context.Context", "interrupted"}},
 		{"len(x)", 1, []string{"func len"}},
+		{"m.Dims()", 4, []string{"func (*Dense) Dims() (r, c int)", "Dims returns"}},
+		{"sb.WriteString", 6, []string{"WriteString(s string) (int, error)", "appends the contents"}},
 	} {
 		doc, ok := s.Inspect(c.src, c.cursor)
 		if !ok {

@@ -38,10 +38,19 @@ func (s *Session) Inspect(src string, cursor int) (string, bool) {
 	}
 	if start > 0 && src[start-1] == '.' {
 		qual, _ := identBefore(src, start-1)
-		if p, ok := s.pkgPath(qual); ok {
+		s.defMu.Lock()
+		_, isValue := s.values[qual]
+		s.defMu.Unlock()
+		if p, ok := s.pkgPath(qual); ok && !isValue {
 			return s.inspectMember(p, name)
 		}
-		return s.inspectMethod(name)
+		if doc, ok := s.inspectMethod(name); ok {
+			return doc, true
+		}
+		if isValue {
+			return s.inspectValueMember(qual, name)
+		}
+		return "", false
 	}
 	s.defMu.Lock()
 	defer s.defMu.Unlock()
@@ -119,6 +128,82 @@ func (s *Session) inspectMethod(name string) (string, bool) {
 		return "", false
 	}
 	return strings.Join(parts, "\n\n"), true
+}
+
+// inspectValueMember describes a method or field of a compiled type, given
+// a value of a cell: the reflected signature, and the method's doc from the
+// type's package sources when they are on this machine.
+func (s *Session) inspectValueMember(qual, name string) (string, bool) {
+	v, err := s.evalIdle(qual)
+	if err != nil || !v.IsValid() {
+		return "", false
+	}
+	t := v.Type()
+	m, ok := t.MethodByName(name)
+	if !ok && t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface {
+		m, ok = reflect.PointerTo(t).MethodByName(name)
+	}
+	named := t
+	if named.Kind() == reflect.Pointer {
+		named = named.Elem()
+	}
+	if ok {
+		sig := fmt.Sprintf("func (%s) %s%s", t.String(), name, strings.TrimPrefix(m.Type.String(), "func"))
+		if t.Kind() != reflect.Interface {
+			// Drop the receiver from the reflected parameter list.
+			ft := m.Type
+			var in []string
+			for i := 1; i < ft.NumIn(); i++ {
+				in = append(in, ft.In(i).String())
+			}
+			var out []string
+			for i := 0; i < ft.NumOut(); i++ {
+				out = append(out, ft.Out(i).String())
+			}
+			res := strings.Join(out, ", ")
+			if len(out) > 1 {
+				res = "(" + res + ")"
+			}
+			sig = strings.TrimSpace(fmt.Sprintf("func (%s) %s(%s) %s", t.String(), name, strings.Join(in, ", "), res))
+		}
+		d := methodDoc(named.PkgPath(), named.Name(), name)
+		if d.sig != "" {
+			sig = d.sig
+		}
+		return withDoc(sig, d.doc, ""), true
+	}
+	if named.Kind() == reflect.Struct {
+		if f, ok := named.FieldByName(name); ok {
+			return fmt.Sprintf("field %s %s", name, f.Type.String()), true
+		}
+	}
+	return "", false
+}
+
+// methodDoc finds a method's declaration in its package's go/doc.
+func methodDoc(pkgPath, typeName, method string) memberInfo {
+	if pkgPath == "" || typeName == "" {
+		return memberInfo{}
+	}
+	d := loadDoc(pkgPath)
+	if d == nil {
+		return memberInfo{}
+	}
+	for _, t := range d.Types {
+		if t.Name != typeName {
+			continue
+		}
+		for _, m := range t.Methods {
+			if m.Name == method {
+				sig := "func (" + m.Recv + ") " + m.Name + exprText(m.Decl.Type.Params, true)
+				if r := m.Decl.Type.Results; r != nil {
+					sig += " " + exprText(r, len(r.List) > 1 || len(r.List[0].Names) > 0)
+				}
+				return memberInfo{sig, strings.TrimSpace(m.Doc)}
+			}
+		}
+	}
+	return memberInfo{}
 }
 
 func (s *Session) inspectMember(pkgPath, name string) (string, bool) {
