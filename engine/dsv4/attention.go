@@ -100,9 +100,10 @@ func (m *Model) attention(L *Layer, segs []segment, xn []float32, N int, pos []i
 			rowSeg[i] = int32(si)
 		}
 	}
-	parallelFor(N, H*maxKeys*hd*2, func(lo, hi int) {
-		keys := make([][]float32, 0, maxKeys)
-		sc := make([]float32, maxKeys)
+	// Phase 1, parallel over rows: each row's key list (its window, then the
+	// compressed entries it sees: all of them, or the indexer's choice).
+	keysOf := make([][][]float32, N)
+	parallelFor(N, maxKeys*64, func(lo, hi int) {
 		var ibuf []scored
 		var iidx []int
 		if L.Idx != nil {
@@ -113,7 +114,7 @@ func (m *Model) attention(L *Layer, segs []segment, xn []float32, N int, pos []i
 			sg := &segs[rowSeg[i]]
 			ls := sg.ls
 			s := pos[i]
-			keys = keys[:0]
+			keys := make([][]float32, 0, maxKeys)
 			for t := max(0, s-W+1); t <= s; t++ {
 				if t >= sg.pos {
 					r := sg.r0 + t - sg.pos
@@ -137,12 +138,19 @@ func (m *Model) attention(L *Layer, segs []segment, xn []float32, N int, pos []i
 					}
 				}
 			}
-			for h := 0; h < H; h++ {
-				qh := q[(i*H+h)*hd : (i*H+h+1)*hd]
-				oh := o[(i*H+h)*hd : (i*H+h+1)*hd]
-				sinkAttend(oh, qh, keys, sc[:len(keys)], scale, L.Sink[h])
-				rope.Apply(oh[hd-rd:], s, true)
-			}
+			keysOf[i] = keys
+		}
+	})
+	// Phase 2, parallel over (row, head): scores, sink softmax, weighted sum
+	// of the keys, inverse RoPE. One decode row still spreads over the heads.
+	parallelFor(N*H, maxKeys*hd*2, func(lo, hi int) {
+		sc := make([]float32, maxKeys)
+		for j := lo; j < hi; j++ {
+			i, h := j/H, j%H
+			keys := keysOf[i]
+			oh := o[j*hd : (j+1)*hd]
+			sinkAttend(oh, q[j*hd:(j+1)*hd], keys, sc[:len(keys)], scale, L.Sink[h])
+			rope.Apply(oh[hd-rd:], pos[i], true)
 		}
 	})
 
