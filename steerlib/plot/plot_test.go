@@ -200,3 +200,39 @@ func TestReadingHeatmap(t *testing.T) {
 	}
 	check(t, f, "Reading", "token")
 }
+
+func TestMorePlots(t *testing.T) {
+	sep := &steerlib.Separability{Site: engine.SiteBlockOut, Estimator: steerlib.DiffMean, Dataset: "s"}
+	dr := &steerlib.DoseResponse{Vector: "v", Strengths: []float64{0, 1}}
+	for l := 0; l < 4; l++ {
+		sep.Layers = append(sep.Layers, steerlib.LayerSeparability{Layer: l, AUROC: 0.5 + 0.1*float64(l), Stability: 0.7})
+		dr.Layers = append(dr.Layers, l)
+		dr.Effect = append(dr.Effect, []float64{0, float64(4 - l)})
+		dr.Cost = append(dr.Cost, []steerlib.Cost{{KL: 0}, {KL: 0.1 * float64(l+1)}})
+	}
+	f, err := ReadVsSteer(sep, dr, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, f, "Reading vs steering", "steering effect at strength 1")
+	h, err := DoseHeatmap(dr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, h, "Mean effect of v")
+	p, err := Pareto(0, dr, dr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, p, "Effect against cost", "KL")
+	sr := &steerlib.StreamReport{Layers: []int{1, 2}}
+	for s := 0; s < 5; s++ {
+		sr.AUROC[s] = []float64{0.6, 0.7}
+		sr.Effect[s] = []float64{0.1 * float64(s), 0.2}
+	}
+	st, err := Streams(sr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, st, "stream 3", "all four streams")
+}
