@@ -53,21 +53,24 @@ func (ix *Indexer) selectTopK(q, wts, keys []float32, visible, rowLen int, buf [
 	}
 	rowLen = max(rowLen, visible)
 	a := buf[:rowLen]
-	for w := 0; w < rowLen; w++ {
+	for w := visible; w < rowLen; w++ {
 		a[w] = scored{v: float32(math.Inf(-1)), i: w}
-		if w >= visible {
-			continue
-		}
-		k := keys[w*hd : (w+1)*hd]
-		var s float32
-		for h := 0; h < ix.Heads; h++ {
-			d := tensor.Dot(q[h*hd:(h+1)*hd], k)
-			if d > 0 {
-				s += d * wts[h]
-			}
-		}
-		a[w].v = s
 	}
+	// Scoring is the one cost linear in the context (design §5.3); long
+	// contexts spread it over the cores even for a single decode row.
+	parallelFor(visible, ix.Heads*hd, func(lo, hi int) {
+		for w := lo; w < hi; w++ {
+			k := keys[w*hd : (w+1)*hd]
+			var s float32
+			for h := 0; h < ix.Heads; h++ {
+				d := tensor.Dot(q[h*hd:(h+1)*hd], k)
+				if d > 0 {
+					s += d * wts[h]
+				}
+			}
+			a[w] = scored{v: s, i: w}
+		}
+	})
 	k := min(ix.TopK, rowLen)
 	topKRef(a, k)
 	for _, e := range a[:k] {
