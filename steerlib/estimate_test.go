@@ -121,3 +121,23 @@ func TestEstimateErrors(t *testing.T) {
 		t.Error("ragged rows accepted")
 	}
 }
+
+// TestEstimatorsAtFlashWidth runs every estimator at DeepSeek-V4-Flash's
+// hidden size: PCA and the probe work on the n×D rows (n×n Gram systems),
+// never on a 4096×4096 covariance.
+func TestEstimatorsAtFlashWidth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("D = 4096")
+	}
+	rng := rand.New(rand.NewPCG(11, 4096))
+	pos, neg, u := plantedPairs(rng, 48, 4096, 0.002)
+	for _, e := range Estimators {
+		v, err := Estimate(e, pos, neg, EstimateOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", e, err)
+		}
+		if c := cosine(v, u); c < 0.99 {
+			t.Errorf("%s at D=4096: cosine %.4f", e, c)
+		}
+	}
+}
