@@ -226,3 +226,48 @@ func TestModelPrefixTolerated(t *testing.T) {
 		t.Errorf("unknown dtype: %v", err)
 	}
 }
+
+// Another geometry (HCA ratio 16, window 16, 6 indexer heads, top-2 of many
+// entries) with random weights: any chunking of prefill/decode gives the same
+// logits. The FP4 indexer simulation is off so the scores have no exact ties.
+func TestRandomGeometryChunking(t *testing.T) {
+	cfg := FlashConfig()
+	cfg.VocabSize, cfg.HiddenSize, cfg.NumHiddenLayers, cfg.NumHashLayers = 300, 64, 4, 1
+	cfg.NumAttentionHeads, cfg.HeadDim, cfg.QKRopeHeadDim, cfg.QLoraRank = 4, 128, 64, 32
+	cfg.OGroups, cfg.OLoraRank, cfg.SlidingWindow = 2, 16, 16
+	cfg.CompressRatios = []int{0, 4, 16, 4}
+	cfg.IndexNHeads, cfg.IndexHeadDim, cfg.IndexTopK = 6, 128, 2
+	cfg.NRoutedExperts, cfg.NumExpertsPerTok, cfg.MoeIntermediateSize = 6, 2, 32
+	cfg.RopeScaling = &RopeScaling{Type: "yarn", Factor: 4, OriginalMaxPositionEmbeddings: 32, BetaFast: 32, BetaSlow: 1}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	opt := DefaultOptions()
+	opt.FP4Indexer = false
+	m, err := Load(cfg, &RandomSource{Cfg: cfg, Seed: 3, Quantized: true}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks := make([]int, 70)
+	for i := range toks {
+		toks[i] = (i*37 + 11) % cfg.VocabSize
+	}
+	full, err := m.Extend(m.NewState(), toks, LogitsAll, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := m.NewState()
+	var got [][]float32
+	for _, c := range [][2]int{{0, 5}, {5, 33}, {33, 34}, {34, 35}, {35, 70}} {
+		r, err := m.Extend(st, toks[c[0]:c[1]], LogitsAll, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r.Logits...)
+	}
+	for p := range toks {
+		if !slices.Equal(got[p], full.Logits[p]) {
+			t.Fatalf("position %d differs by %g", p, maxAbsDiff(got[p], full.Logits[p]))
+		}
+	}
+}
