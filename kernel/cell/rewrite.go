@@ -24,6 +24,9 @@ type scopeInfo interface {
 	// globalIsVar reports whether name is a variable defined by an earlier
 	// cell (not a constant, type or function).
 	globalIsVar(name string) bool
+	// funcReturnsInt reports whether the function name, defined by an
+	// earlier cell, returns exactly one integer.
+	funcReturnsInt(name string) bool
 }
 
 type rewriter struct {
@@ -267,6 +270,17 @@ func (r *rewriter) isInt(e ast.Expr, depth int) bool {
 			if intTypes[id.Name] && len(x.Args) == 1 {
 				return true
 			}
+			for _, u := range r.c.units {
+				if fd, ok := u.decl.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == id.Name {
+					res := fd.Type.Results
+					if res == nil || len(res.List) != 1 || len(res.List[0].Names) > 1 {
+						return false
+					}
+					t, ok := res.List[0].Type.(*ast.Ident)
+					return ok && intTypes[t.Name]
+				}
+			}
+			return r.scope.funcReturnsInt(id.Name)
 		}
 	case *ast.Ident:
 		return r.identIsInt(x.Name, depth)
@@ -341,8 +355,15 @@ func (r *rewriter) rangeStmt(n *ast.RangeStmt) {
 				key, tok = r.c.text(n.Key), "="
 			}
 		}
-		// X - X gives the loop variable X's own integer type, as Go does.
-		header := fmt.Sprintf("for %s %s (%s) - (%s); %s < (%s); %s++ ", key, tok, x, x, key, x, key)
+		// __sbRange evaluates X once and gives the loop variable X's own
+		// integer type, as Go does.
+		bound := fmt.Sprintf("__sbN%d", r.c.off(n.For))
+		header := fmt.Sprintf("for %s, %s := __sbRange(%s); %s < %s; %s++ ", key, bound, x, key, bound, key)
+		if tok != ":=" {
+			// `for i = range n` assigns an existing variable: X is
+			// evaluated at each test here (a rare form).
+			header = fmt.Sprintf("for %s = (%s) - (%s); %s < (%s); %s++ ", key, x, x, key, x, key)
+		}
 		r.es.add(r.c.off(n.For), r.c.off(n.Body.Lbrace), header)
 	}
 	if n.Tok != token.DEFINE {

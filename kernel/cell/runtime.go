@@ -46,6 +46,12 @@ type __sbOrdered interface {
 	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr | ~float32 | ~float64 | ~string
 }
 
+type __sbInteger interface {
+	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr
+}
+
+func __sbRange[T __sbInteger](n T) (T, T) { return 0, n }
+
 func __sbMin[T __sbOrdered](a, b T) T {
 	if a != a || b < a {
 		return b

@@ -1247,6 +1247,18 @@ func (s *Session) shadowed(name string) bool {
 	return ok
 }
 
+// funcReturnsInt implements scopeInfo.
+func (s *Session) funcReturnsInt(name string) bool {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	f, ok := s.funcs[name]
+	if !ok {
+		return false
+	}
+	i := strings.LastIndex(f.sig, ")(")
+	return i >= 0 && intTypes[strings.TrimSuffix(f.sig[i+2:], ",)")] && strings.Count(f.sig[i:], ",") == 1
+}
+
 // globalIsVar implements scopeInfo.
 func (s *Session) globalIsVar(name string) bool {
 	s.defMu.Lock()
