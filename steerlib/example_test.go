@@ -122,3 +122,62 @@ func ExampleSweep() {
 	// Output:
 	// [1 2] [-0.5 0 0.5] 2 0
 }
+
+func ExampleSelectDirection() {
+	ctx := context.Background()
+	m := newToy(4)
+	d, _ := LoadDataset("refusal")
+	d.Positive, d.Negative = d.Positive[:6], d.Negative[:6]
+	var harmful, benign []string
+	for i := range d.Positive {
+		harmful, benign = append(harmful, d.Positive[i].Prompt), append(benign, d.Negative[i].Prompt)
+	}
+	refusalTokens := m.Encode("IS") // in a notebook: the ids of "I", "Sorry", …
+	grid, err := SelectDirection(ctx, m, d,
+		LogOddsMetric(m, harmful, ChatFormat, refusalTokens), LogOddsMetric(m, benign, ChatFormat, refusalTokens),
+		GridOptions{Offsets: []int{0, 1}, Format: ChatFormat, MaxKL: 10}) // the toy model is fragile; Arditi et al. use 0.1
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(len(grid.Cells), "candidates;", grid.Selected != nil)
+	// Output:
+	// 8 candidates; true
+}
+
+func ExampleExpertShiftOf() {
+	ctx := context.Background()
+	m := newToy(5)
+	d, _ := LoadDataset("sentiment")
+	acts, _ := Extract(ctx, m, d, ExtractOptions{Layers: []int{0}})
+	v, _ := acts.Vector(DiffMean, engine.SiteBlockOut, nil, EstimateOptions{})
+	x, err := ExpertShiftOf(ctx, m, NeutralTexts(), PlainFormat, Compose(Add(v, Rel(1))))
+	if err != nil {
+		panic(err)
+	}
+	// Layer 0 routes before the steer at its output; later layers may change.
+	fmt.Println(len(x.Delta), "layers ×", len(x.Delta[0]), "experts; layer 0 unchanged:", x.Changed[0] == 0)
+	// Output:
+	// 4 layers × 4 experts; layer 0 unchanged: true
+}
+
+func ExampleActivations_SearchCondition() {
+	ctx := context.Background()
+	m := newToy(6)
+	topic, _ := TopicContrast("restaurant", "")
+	acts, _ := Extract(ctx, m, topic, ExtractOptions{Sites: []engine.Site{engine.SiteAttnIn}})
+	g, err := acts.SearchCondition(engine.SiteAttnIn, nil)
+	if err != nil {
+		panic(err)
+	}
+	// Gate a steer on the best condition: only restaurant reviews get it.
+	sent, _ := LoadDataset("sentiment")
+	sa, _ := Extract(ctx, m, sent, ExtractOptions{Layers: []int{3}})
+	v, _ := sa.Vector(DiffMean, engine.SiteBlockOut, nil, EstimateOptions{})
+	st := Add(v, Rel(0.5))
+	st.Phase = Generated // decided at prefill, so any condition layer works
+	st.Condition = g.Condition()
+	_, err = Compose(st).Hooks()
+	fmt.Println(len(g.Layers), "layers searched;", err == nil)
+	// Output:
+	// 4 layers searched; true
+}

@@ -130,6 +130,31 @@ func TestGoldenOperatorsAndRemoval(t *testing.T) {
 	if worst > 1e-5 {
 		t.Errorf("after clamp the projection is off the target by %g", worst)
 	}
+	// Ablation (at the four streams of block_out) leaves a zero projection
+	// in every stream.
+	ub := append([]float64(nil), vb.Dir(3)...)
+	normalize(ub)
+	worstAbl := 0.0
+	probeB := Hook{Sel: engine.Selector{Site: engine.SiteBlockOut, Layers: []int{3}}, Fn: func(e *engine.Event) {
+		D := len(ub)
+		for i := 0; i < e.Rows; i++ {
+			r := e.Row(i)
+			for k := 0; k < 4; k++ {
+				p := 0.0
+				for j := 0; j < D; j++ {
+					p += float64(r[k*D+j]) * ub[j]
+				}
+				worstAbl = math.Max(worstAbl, math.Abs(p))
+			}
+		}
+	}}
+	ah, _ := Compose(Ablate(vb.At(3))).Hooks()
+	if _, err := g.Forward(ctx, seqs, append(ah, probeB), true); err != nil {
+		t.Fatal(err)
+	}
+	if worstAbl > 1e-5 {
+		t.Errorf("after ablation a stream's projection is %g", worstAbl)
+	}
 	after, _ := g.Forward(ctx, seqs, nil, true)
 	differs := false
 	for i := range base {
