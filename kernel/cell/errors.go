@@ -152,7 +152,7 @@ func (s *Session) translate(err error, trace []string, c *parsedCell, n int) err
 		// yaegi says this when a declaration uses a name it cannot
 		// resolve; name the culprit when the cell shows one.
 		if u := s.undefinedIn(c); len(u) > 0 {
-			msg = "undefined: " + strings.Join(u, ", ") + " (yaegi reported: " + msg + ")"
+			msg = "undefined: " + strings.Join(u, ", ")
 		}
 	}
 	if expl, ok := explainCompile(msg, c, line); ok {

@@ -292,3 +292,33 @@ func ExampleMarkdown() {
 	Markdown("**cosine** similarity: 0.93")
 	// Output: display: **cosine** similarity: 0.93
 }
+
+func TestProgressNested(t *testing.T) {
+	r := record(t)
+	clk := &fakeClock{t: time.Unix(0, 0)}
+	p := NewProgress()
+	p.now = clk.now
+	p.Start("layers", 2)
+	p.Start("tokens", 3)
+	for i := 1; i <= 3; i++ {
+		clk.t = clk.t.Add(time.Second)
+		p.Update(i)
+	}
+	p.Finish()
+	clk.t = clk.t.Add(time.Second)
+	p.Update(1)
+	p.Close()
+	outer, inner := r.msgs[0].id, r.msgs[1].id
+	if outer == inner {
+		t.Fatal("nested task shares the outer bar")
+	}
+	last := r.msgs[len(r.msgs)-1]
+	if last.id != outer || !strings.Contains(last.data["text/plain"].(string), "layers:  50%") {
+		t.Errorf("outer bar after the inner finished: %+v", last)
+	}
+	for _, m := range r.msgs[2:6] {
+		if m.id != inner {
+			t.Errorf("inner updates went to %s", m.id)
+		}
+	}
+}

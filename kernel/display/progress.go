@@ -14,24 +14,30 @@ import (
 // bar, the count, the rate and the remaining time. It implements
 // progress.Reporter, so engine and steerlib loops draw it through the cell's
 // context. Redraws are limited to one per Interval, so a loop that reports
-// every step never floods the front-end.
+// every step never floods the front-end. Tasks nest: a Start while a task
+// runs opens a second bar below it (a sweep over layers that runs forward
+// passes with their own progress); Finish closes the innermost.
 type Progress struct {
-	// Interval is the least time between two redraws (default 200 ms).
+	// Interval is the least time between two redraws of a bar (default
+	// 200 ms).
 	Interval time.Duration
 	// Width is the number of bar cells in the text rendering (default 30).
 	Width int
 
-	mu       sync.Mutex
-	now      func() time.Time
+	mu    sync.Mutex
+	now   func() time.Time
+	stack []*bar
+	draws int
+}
+
+type bar struct {
 	id       string
 	label    string
 	total    int
 	done     int
 	start    time.Time
 	last     time.Time
-	active   bool
 	finished bool
-	draws    int
 }
 
 var _ progress.Reporter = (*Progress)(nil)
@@ -45,62 +51,65 @@ func NewProgress() *Progress {
 func (p *Progress) Start(label string, total int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.id = NewID()
-	p.label, p.total, p.done = label, total, 0
-	p.start = p.now()
-	p.active, p.finished = true, false
-	p.drawLocked(false)
+	b := &bar{id: NewID(), label: label, total: total, start: p.now()}
+	p.stack = append(p.stack, b)
+	p.drawLocked(b, false)
 }
 
-// Update reports that done steps are complete. It redraws at most once per
-// Interval.
+// Update reports that done steps of the innermost task are complete. It
+// redraws at most once per Interval.
 func (p *Progress) Update(done int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.active {
+	if len(p.stack) == 0 {
 		return
 	}
-	p.done = done
-	if p.now().Sub(p.last) >= p.Interval {
-		p.drawLocked(true)
+	b := p.stack[len(p.stack)-1]
+	b.done = done
+	if p.now().Sub(b.last) >= p.Interval {
+		p.drawLocked(b, true)
 	}
 }
 
-// Finish draws the final state of the task.
+// Finish draws the final state of the innermost task and closes it.
 func (p *Progress) Finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.active {
+	if len(p.stack) == 0 {
 		return
 	}
-	p.finished = true
-	p.drawLocked(true)
-	p.active = false
+	b := p.stack[len(p.stack)-1]
+	p.stack = p.stack[:len(p.stack)-1]
+	b.finished = true
+	p.drawLocked(b, true)
 }
 
-// Close finishes a task that was started and never finished (a cell that
-// failed or was interrupted), so the bar does not stay half drawn.
+// Close finishes every task that was started and not finished (a cell that
+// failed or was interrupted), so no bar stays half drawn.
 func (p *Progress) Close() {
-	p.mu.Lock()
-	active := p.active
-	p.mu.Unlock()
-	if active {
+	for {
+		p.mu.Lock()
+		n := len(p.stack)
+		p.mu.Unlock()
+		if n == 0 {
+			return
+		}
 		p.Finish()
 	}
 }
 
-// Draws reports how many times the bar was published (for tests).
+// Draws reports how many times bars were published (for tests).
 func (p *Progress) Draws() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.draws
 }
 
-func (p *Progress) drawLocked(update bool) {
-	p.last = p.now()
+func (p *Progress) drawLocked(b *bar, update bool) {
+	b.last = p.now()
 	p.draws++
-	text, h := p.renderLocked()
-	publish(map[string]any{"text/plain": text, "text/html": h}, nil, p.id, update)
+	text, h := p.render(b)
+	publish(map[string]any{"text/plain": text, "text/html": h}, nil, b.id, update)
 }
 
 func fmtDur(d time.Duration) string {
@@ -114,22 +123,22 @@ func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%02d:%02d", s/60, s%60)
 }
 
-// renderLocked returns the text and HTML renderings of the current state.
-func (p *Progress) renderLocked() (string, string) {
-	elapsed := p.now().Sub(p.start)
+// render returns the text and HTML renderings of a bar.
+func (p *Progress) render(b *bar) (string, string) {
+	elapsed := p.now().Sub(b.start)
 	rate := 0.0
 	if elapsed > 0 {
-		rate = float64(p.done) / elapsed.Seconds()
+		rate = float64(b.done) / elapsed.Seconds()
 	}
 	rateS := "? it/s"
-	if p.done > 0 && elapsed > 0 {
+	if b.done > 0 && elapsed > 0 {
 		if rate >= 1 {
 			rateS = fmt.Sprintf("%.2f it/s", rate)
 		} else {
 			rateS = fmt.Sprintf("%.2f s/it", 1/rate)
 		}
 	}
-	label := p.label
+	label := b.label
 	if label != "" {
 		label += ": "
 	}
@@ -137,26 +146,26 @@ func (p *Progress) renderLocked() (string, string) {
 	if width <= 0 {
 		width = 30
 	}
-	if p.total <= 0 {
-		text := fmt.Sprintf("%s%d [%s, %s]", label, p.done, fmtDur(elapsed), rateS)
+	if b.total <= 0 {
+		text := fmt.Sprintf("%s%d [%s, %s]", label, b.done, fmtDur(elapsed), rateS)
 		h := fmt.Sprintf(`<div><span>%s</span> <progress></progress> <code>%d [%s, %s]</code></div>`,
-			html.EscapeString(label), p.done, fmtDur(elapsed), rateS)
+			html.EscapeString(label), b.done, fmtDur(elapsed), rateS)
 		return text, h
 	}
-	frac := float64(p.done) / float64(p.total)
+	frac := float64(b.done) / float64(b.total)
 	frac = min(max(frac, 0), 1)
 	fill := int(frac * float64(width))
-	bar := strings.Repeat("█", fill) + strings.Repeat(" ", width-fill)
+	barText := strings.Repeat("█", fill) + strings.Repeat(" ", width-fill)
 	eta := "?"
 	if rate > 0 {
-		eta = fmtDur(time.Duration(float64(p.total-p.done) / rate * float64(time.Second)))
+		eta = fmtDur(time.Duration(float64(b.total-b.done) / rate * float64(time.Second)))
 	}
-	if p.finished && p.done >= p.total {
+	if b.finished && b.done >= b.total {
 		eta = fmtDur(0)
 	}
-	stats := fmt.Sprintf("%d/%d [%s<%s, %s]", p.done, p.total, fmtDur(elapsed), eta, rateS)
-	text := fmt.Sprintf("%s%3d%%|%s| %s", label, int(frac*100), bar, stats)
+	stats := fmt.Sprintf("%d/%d [%s<%s, %s]", b.done, b.total, fmtDur(elapsed), eta, rateS)
+	text := fmt.Sprintf("%s%3d%%|%s| %s", label, int(frac*100), barText, stats)
 	h := fmt.Sprintf(`<div><span>%s</span> <progress value="%d" max="%d" style="width:20em"></progress> <code>%3d%% %s</code></div>`,
-		html.EscapeString(label), p.done, p.total, int(frac*100), html.EscapeString(stats))
+		html.EscapeString(label), b.done, b.total, int(frac*100), html.EscapeString(stats))
 	return text, h
 }
