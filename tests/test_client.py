@@ -46,13 +46,23 @@ def test_stdin_round_trip():
 
         def answer(msg):
             prompts.append(msg["content"])
-            kc.input("Ada Lovelace")
+            kc.input("Ada Lovelace" if not msg["content"]["password"] else "s3cret")
 
-        code = 'import (\n\t"bufio"\n\t"fmt"\n\t"os"\n)\nline, _ := bufio.NewReader(os.Stdin).ReadString(\'\\n\')\nfmt.Printf("hello %s!\\n", line[:len(line)-1])'
+        code = (
+            f'import (\n\t"fmt"\n\t"{gocode.DISPLAY}"\n)\n'
+            'name, err := display.Input("Your name? ")\n'
+            "if err != nil {\n\tpanic(err)\n}\n"
+            'pw, _ := display.Password("Password: ")\n'
+            'fmt.Printf("hello %s! (%d)\\n", name, len(pw))'
+        )
         reply, outputs = execute(kc, code, allow_stdin=True, stdin_hook=answer)
         assert reply["status"] == "ok", reply
-        assert len(prompts) == 1
-        assert "hello Ada Lovelace!" in stream_text(outputs)
+        assert prompts == [{"prompt": "Your name? ", "password": False}, {"prompt": "Password: ", "password": True}]
+        assert "hello Ada Lovelace! (6)" in stream_text(outputs)
+        # Without allow_stdin (nbconvert, papermill) the cell gets an error, not a hang.
+        reply, _ = execute(kc, f'import "{gocode.DISPLAY}"\n_, err := display.Input("x")\nif err != nil {{\n\tpanic(err)\n}}',
+                           allow_stdin=False)
+        assert reply["status"] == "error" and "stdin" in reply["evalue"], reply
 
 
 def test_update_display_data():
