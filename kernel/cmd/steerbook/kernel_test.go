@@ -141,3 +141,24 @@ func TestRunCommand(t *testing.T) {
 		t.Errorf("missing notebook: exit %d", code)
 	}
 }
+
+func TestInputRequestFromCell(t *testing.T) {
+	c := startCellKernel(t)
+	code := "import \"github.com/steerbook/steerbook/kernel/display\"\nname, _ := display.Input(\"who? \")\nname + \"!\""
+	id := c.Send("shell", "execute_request", map[string]any{"code": code, "allow_stdin": true})
+	var req *kernel.Message
+	select {
+	case req = <-c.Replies["stdin"]:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no input_request")
+	}
+	if req.Header.MsgType != "input_request" || kerneltest.Content(req)["prompt"] != "who? " {
+		t.Fatalf("got %s %s", req.Header.MsgType, req.Content)
+	}
+	c.Send("stdin", "input_reply", map[string]any{"value": "Ada"})
+	c.Reply("shell", id, 10*time.Second)
+	e := kerneltest.Exec{Outputs: c.Outputs(id, 10*time.Second)}
+	if got := result(t, e); got != `"Ada!"` && got != "Ada!" {
+		t.Errorf("result %s", got)
+	}
+}
