@@ -127,6 +127,8 @@ type Output struct {
 // Forward runs a batched prefill of several sequences of possibly different
 // lengths, each from position 0 with a fresh cache. Hooks and interventions
 // see every site (Event.Seq tells the sequences apart; Phase is Prefill).
+// Sequences are grouped into batches of bounded size, and a sequence longer
+// than the batch budget runs in chunks; ctx is checked between blocks.
 func (m *Model) Forward(ctx context.Context, seqs [][]int, opts ...RunOption) (*Output, error) {
 	rc := newRunConfig(opts)
 	return m.forward(ctx, seqs, &rc)
@@ -293,7 +295,9 @@ func (s *Session) Prefill(ctx context.Context, tokens []int) ([][]float32, error
 }
 
 // Decode appends one token (phase Decode) and returns the logits that predict
-// the next one.
+// the next one. If ctx is cancelled during a call, the cache is left
+// incomplete and every later call returns an error wrapping
+// dsv4.ErrStateInvalid; start a new session (or Clone one beforehand).
 func (s *Session) Decode(ctx context.Context, tok int) ([]float32, error) {
 	l, err := s.run(ctx, []int{tok}, Decode, dsv4.LogitsLast)
 	if err != nil {
