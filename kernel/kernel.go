@@ -176,14 +176,18 @@ type handler struct {
 	// execution goroutine; the others answer at once (so kernel_info,
 	// interrupt and shutdown work while a cell runs).
 	queued bool
+	// concurrent handlers answer on a goroutine of their own: completion
+	// and inspection keep working while a long cell runs (the session
+	// allows Complete and Inspect concurrently with Execute).
+	concurrent bool
 }
 
 // dispatch is the one table from msg_type to handler, for shell and control.
 var dispatch = map[string]handler{
 	"kernel_info_request": {fn: (*Kernel).kernelInfo},
 	"execute_request":     {fn: (*Kernel).execute, queued: true},
-	"complete_request":    {fn: (*Kernel).complete, queued: true},
-	"inspect_request":     {fn: (*Kernel).inspect, queued: true},
+	"complete_request":    {fn: (*Kernel).complete, concurrent: true},
+	"inspect_request":     {fn: (*Kernel).inspect, concurrent: true},
 	"history_request":     {fn: (*Kernel).historyRequest, queued: true},
 	"is_complete_request": {fn: (*Kernel).isComplete},
 	"comm_info_request":   {fn: (*Kernel).commInfo},
@@ -369,6 +373,10 @@ func (k *Kernel) recvLoop(sock zmq4.Socket, ch channel, name string) {
 			case <-k.ctx.Done():
 				return
 			}
+			continue
+		}
+		if h.concurrent {
+			go k.handle(h, r)
 			continue
 		}
 		k.handle(h, r)

@@ -490,3 +490,21 @@ func TestChildExitsWhenParentDies(t *testing.T) {
 		t.Fatal("kernel outlived its parent")
 	}
 }
+
+func TestCompleteWhileACellRuns(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := kerneltest.Dial(t, ci)
+	c.Execute("set answer 42", nil)
+	id := c.Send("shell", "execute_request", map[string]any{"code": "sleep 1500", "silent": false})
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	cid := c.Send("shell", "complete_request", map[string]any{"code": "ans", "cursor_pos": 3})
+	r := kerneltest.Content(c.Reply("shell", cid, 5*time.Second))
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("complete waited %v for the running cell", d)
+	}
+	if fmt.Sprint(r["matches"]) != "[answer]" {
+		t.Errorf("matches %v", r["matches"])
+	}
+	c.Reply("shell", id, 5*time.Second)
+}
