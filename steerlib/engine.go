@@ -42,9 +42,14 @@ func (e *EngineModel) Decode(ids []int) string {
 	return fmt.Sprint(ids)
 }
 
+// NumLayers is the model's block count.
 func (e *EngineModel) NumLayers() int { return e.M.NumLayers() }
-func (e *EngineModel) Dim() int       { return e.M.Dim() }
-func (e *EngineModel) Hash() string   { return e.M.Hash() }
+
+// Dim is the hidden size D.
+func (e *EngineModel) Dim() int { return e.M.Dim() }
+
+// Hash identifies the model's weights (recorded in vector provenance).
+func (e *EngineModel) Hash() string { return e.M.Hash() }
 
 func hookOpts(hooks []Hook) []engine.RunOption {
 	opts := make([]engine.RunOption, 0, len(hooks)+1)

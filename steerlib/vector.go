@@ -247,6 +247,7 @@ func (v *Vector) Hash() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// String is a one-line summary.
 func (v *Vector) String() string {
 	ls := v.Layers()
 	return fmt.Sprintf("Vector %q: site %s, %d layers %v, width %d, estimator %s, dataset %s", v.Name, v.Prov.Site, len(ls), ls, v.Dim(), v.Prov.Estimator, v.Prov.Dataset)

@@ -276,7 +276,7 @@ func (g *grid) Y(r int) float64    { return float64(r) }
 func (g *grid) Min() float64       { return g.min }
 func (g *grid) Max() float64       { return g.max }
 
-// intTicks labels integer positions with the given names.
+// nameTicks labels integer positions with the given names.
 type nameTicks []string
 
 func (n nameTicks) Ticks(min, max float64) []plot.Tick {
