@@ -63,6 +63,11 @@ func TestGoForLoopInterruptedWithinASecond(t *testing.T) {
 			c.Execute("kept := 41", nil)
 			id := c.Send("shell", "execute_request", map[string]any{"code": "for {\n}", "silent": false, "stop_on_error": true})
 			time.Sleep(300 * time.Millisecond)
+			// Completion still answers while the loop spins.
+			cid := c.Send("shell", "complete_request", map[string]any{"code": "ke", "cursor_pos": 2})
+			if m, _ := json.Marshal(kerneltest.Content(c.Reply("shell", cid, time.Second))["matches"]); string(m) != `["kept"]` {
+				t.Errorf("completion during the loop: %s", m)
+			}
 			start := time.Now()
 			c.Send(ch, "interrupt_request", map[string]any{})
 			r := kerneltest.Content(c.Reply("shell", id, 5*time.Second))
