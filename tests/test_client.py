@@ -174,3 +174,27 @@ def test_kernel_exits_when_its_parent_dies():
             time.sleep(0.2)
     finally:
         parent.kill()
+
+
+def test_kernel_info_comm_info_user_expressions():
+    with running_kernel() as (km, kc):
+        msg_id = kc.kernel_info()
+        info = kc.get_shell_msg(timeout=10)
+        assert info["parent_header"]["msg_id"] == msg_id
+        c = info["content"]
+        assert c["status"] == "ok" and c["implementation"] == "steerbook" and c["banner"]
+        assert c["help_links"] and all({"text", "url"} <= set(link) for link in c["help_links"])
+        li = c["language_info"]
+        assert (li["name"], li["mimetype"], li["file_extension"], li["pygments_lexer"], li["codemirror_mode"]) == (
+            "go", "text/x-go", ".go", "go", "go")
+        assert li["version"][0].isdigit()
+
+        msg_id = kc.comm_info()
+        reply = kc.get_shell_msg(timeout=10)
+        assert reply["msg_type"] == "comm_info_reply" and reply["content"] == {"status": "ok", "comms": {}}
+
+        reply = kc.execute_interactive("base := 40", user_expressions={"sum": "base + 2", "bad": "nosuchname"},
+                                       timeout=30)["content"]
+        ue = reply["user_expressions"]
+        assert ue["sum"]["status"] == "ok" and ue["sum"]["data"]["text/plain"] == "42", ue
+        assert ue["bad"]["status"] == "error", ue
