@@ -73,6 +73,9 @@ func (ix *Indexer) selectTopK(q, wts, keys []float32, visible, rowLen int, buf [
 	})
 	k := min(ix.TopK, rowLen)
 	topKRef(a, k)
+	if onIndexerTie != nil && tieAtCut(a, k) {
+		onIndexerTie()
+	}
 	for _, e := range a[:k] {
 		if e.i < visible {
 			out = append(out, e.i)
@@ -80,4 +83,21 @@ func (ix *Indexer) selectTopK(q, wts, keys []float32, visible, rowLen int, buf [
 	}
 	sort.Ints(out)
 	return out
+}
+
+// onIndexerTie, when set (by tests), is called whenever a top-k selection had
+// an exact tie across the cut, i.e. the chosen set depended on tie order.
+var onIndexerTie func()
+
+func tieAtCut(a []scored, k int) bool {
+	kth := a[0].v
+	for _, e := range a[:k] {
+		kth = min(kth, e.v)
+	}
+	for _, e := range a[k:] {
+		if e.v == kth {
+			return true
+		}
+	}
+	return false
 }
