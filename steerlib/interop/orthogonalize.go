@@ -2,6 +2,7 @@ package interop
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -30,9 +31,11 @@ var StreamWriters = regexp.MustCompile(`^(embed\.weight|layers\.\d+\.attn\.wo_b\
 // OrthogonalizeOptions tunes Orthogonalize.
 type OrthogonalizeOptions struct {
 	// BF16 stores the edited matrices as BF16 (half the size of F32, as the
-	// source dtype usually is) at the price of one more rounding: the
-	// edited model then matches runtime ablation to BF16 precision, not
-	// float32. Default F32.
+	// source dtype usually is) at the price of one more rounding, which
+	// reintroduces a tiny component along the direction and can flip
+	// discrete choices (expert and indexer top-k): on the golden tiny model
+	// logits then differ from runtime ablation by up to 0.9, against 2e-6
+	// with F32. Default F32.
 	BF16 bool
 }
 
@@ -43,11 +46,13 @@ type OrthogonalizeOptions struct {
 // the original with steerlib.AblateEverywhere(u) (Arditi et al.'s weight
 // orthogonalisation), so an ablation found here can be served by engines
 // without steering. Edited matrices are dequantised (FP8/FP4 included) and
-// written densely; every other tensor is copied byte for byte, with its
-// scale. config.json and tokenizer files are copied. The output is one
-// model.safetensors file built in memory, so this suits models that fit in
-// RAM (the tiny and default models); for DeepSeek-V4-Flash it needs a
-// sharded writer (not done).
+// written densely (F32, or BF16 with opt.BF16); every other tensor is copied
+// byte for byte, with its scale. config.json and tokenizer files are copied.
+// The output keeps the source's sharding: one output file per source file
+// (with model.safetensors.index.json when the source has one), each built
+// in memory, so peak memory is one shard with its edited matrices in dense
+// form — for DeepSeek-V4-Flash about 8 GB per layer shard in F32 (4 GB in
+// BF16) and several times the FP8/FP4 checkpoint's size on disk.
 func Orthogonalize(ctx context.Context, src, dst string, u []float64, opt OrthogonalizeOptions) error {
 	ck, err := safetensors.Open(src)
 	if err != nil {
@@ -62,7 +67,6 @@ func Orthogonalize(ctx context.Context, src, dst string, u []float64, opt Orthog
 	for i := range unit {
 		unit[i] /= n
 	}
-	d := len(unit)
 	names := ck.Names()
 	sort.Strings(names)
 	edited := map[string]bool{}
@@ -74,75 +78,55 @@ func Orthogonalize(ctx context.Context, src, dst string, u []float64, opt Orthog
 	if len(edited) == 0 {
 		return fmt.Errorf("interop: orthogonalize: %s has no embed.weight / wo_b / w2 tensors (not a DeepSeek-V4 checkpoint?)", src)
 	}
-	step, done := progress.Loop(ctx, "orthogonalize", len(names))
-	defer done()
-	var out []safetensors.WriteTensor
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return fmt.Errorf("interop: orthogonalize: %w", err)
+	}
+	// Group tensors by the file they came from, to keep the sharding.
+	byFile := map[string][]string{}
+	var files []string
 	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		t, err := ck.Tensor(name)
 		if err != nil {
 			return fmt.Errorf("interop: orthogonalize: %w", err)
 		}
-		if strings.HasSuffix(name, ".scale") && edited[strings.TrimSuffix(name, ".scale")+".weight"] {
-			step()
-			continue // the edited weight is written dense, without a scale
+		f := filepath.Base(t.File)
+		if _, ok := byFile[f]; !ok {
+			files = append(files, f)
 		}
-		if !edited[name] {
-			out = append(out, safetensors.WriteTensor{Name: name, DType: t.DType, Shape: t.Shape, Data: t.Data})
-			step()
-			continue
-		}
-		var scale *safetensors.Tensor
-		if s, ok := ck.Lookup(strings.TrimSuffix(name, ".weight") + ".scale"); ok {
-			scale = s
-		}
-		w, rows, cols, err := dense(t, scale)
-		if err != nil {
-			return fmt.Errorf("interop: orthogonalize: tensor %s: %w", name, err)
-		}
-		if name == "embed.weight" {
-			if cols != d {
-				return fmt.Errorf("interop: orthogonalize: embed.weight has width %d, direction %d", cols, d)
-			}
-			for r := 0; r < rows; r++ {
-				row := w[r*cols : (r+1)*cols]
-				p := 0.0
-				for j, x := range row {
-					p += float64(x) * unit[j]
-				}
-				for j := range row {
-					row[j] = float32(float64(row[j]) - p*unit[j])
-				}
-			}
-		} else {
-			if rows != d {
-				return fmt.Errorf("interop: orthogonalize: %s has %d output rows, direction %d", name, rows, d)
-			}
-			for c := 0; c < cols; c++ {
-				p := 0.0
-				for r := 0; r < rows; r++ {
-					p += float64(w[r*cols+c]) * unit[r]
-				}
-				for r := 0; r < rows; r++ {
-					w[r*cols+c] = float32(float64(w[r*cols+c]) - p*unit[r])
-				}
-			}
-		}
-		if opt.BF16 {
-			out = append(out, safetensors.BF16Tensor(name, []int{rows, cols}, w))
-		} else {
-			out = append(out, safetensors.F32Tensor(name, []int{rows, cols}, w))
-		}
-		step()
+		byFile[f] = append(byFile[f], name)
 	}
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return fmt.Errorf("interop: orthogonalize: %w", err)
-	}
+	sort.Strings(files)
+	sharded := len(files) > 1 || files[0] != safetensors.SingleFile
+	weightMap := map[string]string{}
 	meta := map[string]string{"format": "pt", "steerbook.orthogonalized": fmt.Sprintf("%d matrices edited (embed, attn.wo_b, ffn w2)", len(edited))}
-	if err := safetensors.Write(filepath.Join(dst, safetensors.SingleFile), out, meta); err != nil {
-		return fmt.Errorf("interop: orthogonalize: %w", err)
+	step, done := progress.Loop(ctx, "orthogonalize", len(names))
+	defer done()
+	for _, file := range files {
+		var out []safetensors.WriteTensor
+		for _, name := range byFile[file] {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			wt, skip, err := orthoTensor(ck, name, edited, unit, opt)
+			if err != nil {
+				return err
+			}
+			step()
+			if skip {
+				continue
+			}
+			out = append(out, wt)
+			weightMap[name] = file
+		}
+		if err := safetensors.Write(filepath.Join(dst, file), out, meta); err != nil {
+			return fmt.Errorf("interop: orthogonalize: %w", err)
+		}
+	}
+	if sharded {
+		idx, _ := json.MarshalIndent(map[string]any{"metadata": map[string]string{}, "weight_map": weightMap}, "", "  ")
+		if err := os.WriteFile(filepath.Join(dst, safetensors.IndexFile), idx, 0o644); err != nil {
+			return fmt.Errorf("interop: orthogonalize: %w", err)
+		}
 	}
 	for _, f := range []string{"config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json"} {
 		b, err := os.ReadFile(filepath.Join(ck.Dir(), f))
@@ -160,6 +144,62 @@ func Orthogonalize(ctx context.Context, src, dst string, u []float64, opt Orthog
 		}
 	}
 	return nil
+}
+
+// orthoTensor returns the tensor to write for name: copied, edited, or
+// skipped (the scale of an edited weight, which is written dense).
+func orthoTensor(ck *safetensors.Checkpoint, name string, edited map[string]bool, unit []float64, opt OrthogonalizeOptions) (safetensors.WriteTensor, bool, error) {
+	t, err := ck.Tensor(name)
+	if err != nil {
+		return safetensors.WriteTensor{}, false, fmt.Errorf("interop: orthogonalize: %w", err)
+	}
+	if strings.HasSuffix(name, ".scale") && edited[strings.TrimSuffix(name, ".scale")+".weight"] {
+		return safetensors.WriteTensor{}, true, nil
+	}
+	if !edited[name] {
+		return safetensors.WriteTensor{Name: name, DType: t.DType, Shape: t.Shape, Data: t.Data}, false, nil
+	}
+	var scale *safetensors.Tensor
+	if s, ok := ck.Lookup(strings.TrimSuffix(name, ".weight") + ".scale"); ok {
+		scale = s
+	}
+	w, rows, cols, err := dense(t, scale)
+	if err != nil {
+		return safetensors.WriteTensor{}, false, fmt.Errorf("interop: orthogonalize: tensor %s: %w", name, err)
+	}
+	d := len(unit)
+	if name == "embed.weight" {
+		if cols != d {
+			return safetensors.WriteTensor{}, false, fmt.Errorf("interop: orthogonalize: embed.weight has width %d, direction %d", cols, d)
+		}
+		for r := 0; r < rows; r++ {
+			row := w[r*cols : (r+1)*cols]
+			p := 0.0
+			for j, x := range row {
+				p += float64(x) * unit[j]
+			}
+			for j := range row {
+				row[j] = float32(float64(row[j]) - p*unit[j])
+			}
+		}
+	} else {
+		if rows != d {
+			return safetensors.WriteTensor{}, false, fmt.Errorf("interop: orthogonalize: %s has %d output rows, direction %d", name, rows, d)
+		}
+		for c := 0; c < cols; c++ {
+			p := 0.0
+			for r := 0; r < rows; r++ {
+				p += float64(w[r*cols+c]) * unit[r]
+			}
+			for r := 0; r < rows; r++ {
+				w[r*cols+c] = float32(float64(w[r*cols+c]) - p*unit[r])
+			}
+		}
+	}
+	if opt.BF16 {
+		return safetensors.BF16Tensor(name, []int{rows, cols}, w), false, nil
+	}
+	return safetensors.F32Tensor(name, []int{rows, cols}, w), false, nil
 }
 
 // dense dequantises a weight matrix to float32 [rows][cols] through the
