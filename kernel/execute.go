@@ -214,7 +214,9 @@ func (k *Kernel) readInput(prompt string, password bool) (string, error) {
 	case <-k.stdinCh:
 	default:
 	}
-	k.send(k.stdin, &k.stdinMu, cur.req.Identities, "input_request", cur.req, nil,
+	// Sent from a goroutine: a ROUTER write waits for a connected peer, and
+	// a client without a stdin socket must not make the cell uninterruptible.
+	go k.send(k.stdin, &k.stdinMu, cur.req.Identities, "input_request", cur.req, nil,
 		map[string]any{"prompt": prompt, "password": password})
 	select {
 	case m := <-k.stdinCh:
