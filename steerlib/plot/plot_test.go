@@ -2,6 +2,7 @@ package plot
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"encoding/base64"
 	"image/png"
@@ -15,6 +16,8 @@ import (
 	"github.com/steerbook/steerbook/engine"
 	"github.com/steerbook/steerbook/steerlib"
 )
+
+var saved int
 
 // check renders f both ways and verifies the PNG decodes at the expected
 // size, the SVG holds the given texts, and saving works.
@@ -53,8 +56,9 @@ func check(t *testing.T, f *Figure, texts ...string) {
 		t.Fatal(err)
 	}
 	if os.Getenv("STEERLIB_PLOT_DIR") != "" { // for looking at them
+		saved++
 		name := strings.NewReplacer(" ", "_", "/", "_").Replace(t.Name())
-		f.SavePNG(filepath.Join(os.Getenv("STEERLIB_PLOT_DIR"), name+".png"))
+		f.SavePNG(filepath.Join(os.Getenv("STEERLIB_PLOT_DIR"), fmt.Sprintf("%s-%d.png", name, saved)))
 	}
 }
 

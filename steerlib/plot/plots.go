@@ -254,7 +254,11 @@ func DoseResponse(r *steerlib.DoseResponse, li int) (*Figure, error) {
 		for si := range xs {
 			ys[si] = r.PerPrompt[li][si][pi]
 		}
-		if err := line(e, "", xs, ys, colorRGBA(0x8888, 0x8888, 0x8888, 120), vg.Points(0.7), false); err != nil {
+		name := ""
+		if pi == 0 {
+			name = "each prompt"
+		}
+		if err := line(e, name, xs, ys, colorRGBA(0x8888, 0x8888, 0x8888, 120), vg.Points(0.7), false); err != nil {
 			return nil, err
 		}
 	}
