@@ -22,9 +22,14 @@ func cmdKernel(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 2 && args[0] == "-f" { // ipykernel-style spelling
 		args = args[1:]
 	}
-	if len(args) != 1 || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprintln(stderr, "usage: steerbook kernel CONNECTION_FILE")
 		return 2
+	}
+	if len(args) > 1 {
+		// `jupyter run` appends the file it runs; the kernel gets the code
+		// through execute_request anyway.
+		fmt.Fprintf(stderr, "steerbook kernel: ignoring extra arguments %q\n", args[1:])
 	}
 	ci, err := kernel.ReadConnectionFile(args[0])
 	if err != nil {
