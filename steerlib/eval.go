@@ -460,3 +460,16 @@ func (r *DoseResponse) MIMEBundle() map[string]any {
 	h.WriteString("</table>")
 	return map[string]any{"text/plain": p.String(), "text/html": h.String()}
 }
+
+// SingleTokens returns the ids of the words that encode to exactly one
+// token (others are skipped), for LogitDiffMetric and LogOddsMetric token
+// sets. Include the leading space for words that follow a space.
+func SingleTokens(enc Encoder, words ...string) []int {
+	var ids []int
+	for _, w := range words {
+		if t := enc.Encode(w); len(t) == 1 {
+			ids = append(ids, t[0])
+		}
+	}
+	return ids
+}

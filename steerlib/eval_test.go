@@ -186,3 +186,10 @@ func TestStreamAnalysis(t *testing.T) {
 		}
 	}
 }
+
+func TestSingleTokens(t *testing.T) {
+	m := newToy(1)
+	if got := SingleTokens(m, "a", "bc", "d"); len(got) != 2 || got[0] != 'a' || got[1] != 'd' {
+		t.Errorf("SingleTokens = %v", got)
+	}
+}
