@@ -566,3 +566,13 @@ func TestGenerateStopsAtEOS(t *testing.T) {
 		t.Errorf("IgnoreEOS: %+v", g)
 	}
 }
+
+func TestWithMTP(t *testing.T) {
+	m := loadTiny(t, "fp8", WithMTP())
+	if m.Net().MTP == nil || m.Info().SkippedMTP != 0 {
+		t.Error("MTP block not loaded")
+	}
+	if loadTiny(t, "fp8").Net().MTP != nil {
+		t.Error("MTP loaded without the option")
+	}
+}

@@ -44,6 +44,7 @@ type GenerationConfig struct {
 
 type loadConfig struct {
 	opt     dsv4.Options
+	mtp     bool
 	dense   bool
 	noTok   bool
 	tok     *tokenizer.Tokenizer
@@ -57,6 +58,10 @@ type LoadOption func(*loadConfig)
 // FP8 round trip of the KV nope dims, Hadamard + FP4 of the indexer, and the
 // shared-expert clamp. All three are on by default.
 func WithQuantSim(o dsv4.Options) LoadOption { return func(c *loadConfig) { c.opt = o } }
+
+// WithMTP also loads the multi-token-prediction block (mtp.0), which
+// next-token inference does not use; Net().RunMTP computes its draft logits.
+func WithMTP() LoadOption { return func(c *loadConfig) { c.mtp = true } }
 
 // WithDenseWeights dequantises every weight to float32 at load time instead
 // of keeping FP8/FP4/BF16 compressed. Uses much more memory; it is the
@@ -118,6 +123,7 @@ func build(dir string, cfgBytes []byte, ck *safetensors.Checkpoint, read func(st
 	for _, o := range opts {
 		o(&lc)
 	}
+	lc.opt.MTP = lc.opt.MTP || lc.mtp
 	cfg, err := dsv4.ParseConfig(cfgBytes)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %s: %w", dir, err)

@@ -2,6 +2,7 @@ package dsv4
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -271,3 +272,62 @@ func TestRandomGeometryChunking(t *testing.T) {
 		}
 	}
 }
+
+// The MTP block loads from the golden checkpoint when asked for, and its
+// draft logits are finite and independent of how the rows are chunked.
+func TestMTPLoadsAndRuns(t *testing.T) {
+	opt := DefaultOptions()
+	opt.MTP = true
+	m := loadGolden(t, "fp8", opt)
+	if m.MTP == nil || m.SkippedMTP != 0 {
+		t.Fatalf("MTP not loaded (skipped %d tensors)", m.SkippedMTP)
+	}
+	seqs, _ := loadExpected(t)
+	toks := seqs[1].Tokens[:21]
+	// Main-model streams at the last block.
+	var streams []float32
+	last := m.Cfg.NumHiddenLayers - 1
+	obs := &streamObs{layer: last, dst: &streams}
+	if _, err := m.Extend(m.NewState(), toks[:20], LogitsNone, obs); err != nil {
+		t.Fatal(err)
+	}
+	hw := m.Cfg.HCMult * m.Cfg.HiddenSize
+	full, err := m.RunMTP(context.Background(), m.NewMTPState(), streams, toks[1:21])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range full {
+		for _, v := range row {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				t.Fatal("non-finite MTP logit")
+			}
+		}
+	}
+	st := m.NewMTPState()
+	var got [][]float32
+	for _, c := range [][2]int{{0, 9}, {9, 10}, {10, 20}} {
+		r, err := m.RunMTP(context.Background(), st, streams[c[0]*hw:c[1]*hw], toks[c[0]+1:c[1]+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r...)
+	}
+	for p := range got {
+		if !slices.Equal(got[p], full[p]) {
+			t.Fatalf("MTP row %d differs when chunked", p)
+		}
+	}
+	// Without the option the block is skipped and RunMTP says so.
+	plain := loadGolden(t, "fp8", DefaultOptions())
+	if _, err := plain.RunMTP(context.Background(), plain.NewMTPState(), streams, toks[1:21]); err != ErrNoMTP {
+		t.Errorf("RunMTP without the block: %v", err)
+	}
+}
+
+type streamObs struct {
+	layer int
+	dst   *[]float32
+}
+
+func (o *streamObs) Wants(s Site, l int) bool { return s == BlockOut && l == o.layer }
+func (o *streamObs) Visit(v *Visit)           { *o.dst = append(*o.dst, v.Data...) }

@@ -103,6 +103,9 @@ type Model struct {
 	swaRope *Rope
 	cmpRope *Rope
 
+	// MTP is the multi-token-prediction block (nil unless Options.MTP).
+	MTP *MTP
+
 	// Stats for Info.
 	ParamsTotal, ParamsActive int64
 	BytesByDType              map[string]int64
@@ -119,6 +122,9 @@ type Options struct {
 	// linear to FP8 in blocks of 128 (design §2.13, the GPU kernels'
 	// activation quantisation); default off.
 	ActQuant bool
+	// MTP loads the multi-token-prediction block mtp.0 (design §2.12), used
+	// only by RunMTP; by default it is recognised and skipped.
+	MTP bool
 }
 
 // DefaultOptions are the design's recommendations: all simulations on.
@@ -203,7 +209,7 @@ func (ld *loader) weightAndScale(name string, out, in int) (w, s *TensorData, er
 
 func (ld *loader) hc(prefix string, n, d int) (hcParams, error) {
 	mix := (2 + n) * n
-	if prefix == "hc_head" {
+	if strings.HasSuffix(prefix, "hc_head") {
 		mix = n
 	}
 	fn, err := ld.floats(prefix+"_fn", mix, n*d)
@@ -215,7 +221,7 @@ func (ld *loader) hc(prefix string, n, d int) (hcParams, error) {
 		return hcParams{}, err
 	}
 	ns := 3
-	if prefix == "hc_head" {
+	if strings.HasSuffix(prefix, "hc_head") {
 		ns = 1
 	}
 	scale, err := ld.floats(prefix+"_scale", ns)
@@ -278,6 +284,11 @@ func Load(cfg Config, src Source, opt Options) (*Model, error) {
 		}
 		m.Layers = append(m.Layers, L)
 	}
+	if opt.MTP && cfg.NumNextnPredictLayers > 0 {
+		if m.MTP, err = ld.mtp(); err != nil {
+			return nil, err
+		}
+	}
 	// Extra tensors.
 	var extra []string
 	for _, raw := range src.Names() {
@@ -305,10 +316,15 @@ func Load(cfg Config, src Source, opt Options) (*Model, error) {
 }
 
 func (ld *loader) layer(l int) (*Layer, error) {
+	return ld.block(fmt.Sprintf("layers.%d.", l), l, ld.m.Cfg.Ratio(l))
+}
+
+// block loads one transformer block under prefix p ("layers.L." or the MTP
+// block's "mtp.0.") with block index l and compress ratio.
+func (ld *loader) block(p string, l, ratio int) (*Layer, error) {
 	cfg := ld.m.Cfg
 	D, n, H, hd := cfg.HiddenSize, cfg.HCMult, cfg.NumAttentionHeads, cfg.HeadDim
-	p := fmt.Sprintf("layers.%d.", l)
-	L := &Layer{Index: l, Ratio: cfg.Ratio(l)}
+	L := &Layer{Index: l, Ratio: ratio}
 	var err error
 	if L.AttnNorm, err = ld.floats(p+"attn_norm.weight", D); err != nil {
 		return nil, err
@@ -497,4 +513,50 @@ func (m *Model) activeParams() int64 {
 	inactive := int64(c.NumHiddenLayers) * int64(c.NRoutedExperts-c.NumExpertsPerTok) * perExpert
 	embedRest := int64(c.VocabSize-1) * int64(c.HiddenSize)
 	return m.ParamsTotal - inactive - embedRest
+}
+
+// MTP is the multi-token-prediction block (design §2.12): a full block (SWA
+// unless compress_ratios says otherwise, bias routing) fed with the main
+// model's last block output and the next token's embedding, with its own
+// hyper-connection head and final norm, sharing embed and head.
+type MTP struct {
+	Block              *Layer
+	EProj, HProj       Linear
+	ENorm, HNorm, Norm []float32
+	hcHead             hcParams
+}
+
+func (ld *loader) mtp() (*MTP, error) {
+	cfg := ld.m.Cfg
+	D, n := cfg.HiddenSize, cfg.HCMult
+	l := cfg.NumHiddenLayers
+	ratio := 0
+	if len(cfg.CompressRatios) > l {
+		ratio = cfg.CompressRatios[l]
+	}
+	const p = "mtp.0."
+	b, err := ld.block(p, l, ratio)
+	if err != nil {
+		return nil, err
+	}
+	mt := &MTP{Block: b}
+	if mt.EProj, err = ld.linear(p+"e_proj", D, D); err != nil {
+		return nil, err
+	}
+	if mt.HProj, err = ld.linear(p+"h_proj", D, D); err != nil {
+		return nil, err
+	}
+	if mt.ENorm, err = ld.floats(p+"enorm.weight", D); err != nil {
+		return nil, err
+	}
+	if mt.HNorm, err = ld.floats(p+"hnorm.weight", D); err != nil {
+		return nil, err
+	}
+	if mt.Norm, err = ld.floats(p+"norm.weight", D); err != nil {
+		return nil, err
+	}
+	if mt.hcHead, err = ld.hc(p+"hc_head", n, D); err != nil {
+		return nil, err
+	}
+	return mt, nil
 }
