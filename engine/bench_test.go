@@ -94,7 +94,7 @@ func BenchmarkMidDecode(b *testing.B)     { benchDecode(b, midModel(b), 128) }
 
 // Many short prompts in one Forward (the steerlib extraction workload).
 func BenchmarkTinyForwardBatch32x24(b *testing.B) {
-	m := loadTiny(b, "fp8")
+	m := loadTiny(b, "bf16") // BF16 like the default model
 	seqs := make([][]int, 32)
 	for i := range seqs {
 		seqs[i] = make([]int, 24)
