@@ -36,5 +36,12 @@
 // bit-identical logits only for forwards that start from an unsteered cache
 // (a fresh Forward, or a Session whose prefill ran without steering).
 // Phase selection (Prompt / Generated / Both) decides which tokens are touched,
-// and therefore which cache entries are steered.
+// and therefore which cache entries are steered: a Generated-only steering
+// leaves the prompt's cache entries exactly as unsteered, and every decode
+// step still attends to them; a Prompt-only steering changes the first
+// generated token and, through the cache, every later one, although no
+// decode step is edited (both tested on the golden model). Model.Forward
+// (Extract, metrics, costs) is all prefill, so Generated-only steers do
+// nothing there. CAST gates are decided during prefill and hold for the
+// sequence's decode steps.
 package steerlib
