@@ -205,7 +205,12 @@ func TestGoldenGenerationAndKVSemantics(t *testing.T) {
 	if !equalInts(base, gen(nil)) {
 		t.Error("generation after removal differs")
 	}
-	t.Logf("unsteered %v, steered %v, prompt-only %v", base, all, promptOnly)
+	steer.Phase = Generated
+	genOnly := gen(Compose(steer))
+	if genOnly[0] != base[0] || equalInts(genOnly, base) {
+		t.Errorf("generated-only steering: first token must be the unsteered one, later ones changed: %v vs %v", genOnly, base)
+	}
+	t.Logf("unsteered %v, steered %v, prompt-only %v, generated-only %v", base, all, promptOnly, genOnly)
 	// Interventions() gives the engine's own Generate the same steering.
 	ivs, err := Compose(Add(v, Raw(8))).Interventions()
 	if err != nil {
