@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -43,6 +44,10 @@ func (k *Kernel) execute(r *request) {
 
 	if !c.Silent {
 		k.publish(r.msg, "execute_input", map[string]any{"code": c.Code, "execution_count": n})
+	}
+	if expr, ok := helpRequest(c.Code); ok {
+		k.help(r, expr, n, storeHistory)
+		return
 	}
 
 	value, hasValue, err := k.runCell(r.msg, c.Code, n, allowStdin)
@@ -330,4 +335,48 @@ func completeUTF8(b []byte) int {
 		}
 	}
 	return len(b)
+}
+
+// helpRequest recognises IPython's help syntax, `name?` or `?name` alone in
+// a cell (Go has no such operator, so it cannot clash with real code).
+func helpRequest(code string) (string, bool) {
+	t := strings.TrimSpace(code)
+	if strings.Contains(t, "\n") || len(t) < 2 {
+		return "", false
+	}
+	var expr string
+	switch {
+	case strings.HasSuffix(t, "?"):
+		expr = strings.TrimSpace(strings.TrimRight(t, "?"))
+	case strings.HasPrefix(t, "?"):
+		expr = strings.TrimSpace(strings.TrimLeft(t, "?"))
+	default:
+		return "", false
+	}
+	for _, r := range expr {
+		if r != '.' && r != '_' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			return "", false
+		}
+	}
+	return expr, expr != ""
+}
+
+// help answers `name?` with the pager payload front-ends show in their
+// help panel, using the interpreter's Inspect.
+func (k *Kernel) help(r *request, expr string, n int, storeHistory bool) {
+	doc, ok := k.interp.Inspect(expr, utf8.RuneCountInString(expr))
+	if storeHistory {
+		k.mu.Lock()
+		k.history.add(expr+"?", nil)
+		k.mu.Unlock()
+	}
+	if !ok {
+		ce := &CellError{Name: "NotFound", Value: "no documentation found for " + expr,
+			Traceback: []string{"NotFound: no documentation found for " + expr}}
+		k.publish(r.msg, "error", map[string]any{"ename": ce.Name, "evalue": ce.Value, "traceback": ce.Traceback})
+		k.reply(r, map[string]any{"status": "error", "execution_count": n, "ename": ce.Name, "evalue": ce.Value, "traceback": ce.Traceback})
+		return
+	}
+	k.reply(r, map[string]any{"status": "ok", "execution_count": n, "user_expressions": map[string]any{},
+		"payload": []any{map[string]any{"source": "page", "data": map[string]any{"text/plain": doc}, "start": 0}}})
 }

@@ -508,3 +508,25 @@ func TestCompleteWhileACellRuns(t *testing.T) {
 	}
 	c.Reply("shell", id, 5*time.Second)
 }
+
+func TestHelpSyntaxPagesTheDoc(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := kerneltest.Dial(t, ci)
+	c.Execute("set alpha 0.5", nil)
+	e := c.Execute("alpha?", nil)
+	pl, _ := e.Reply["payload"].([]any)
+	if e.Reply["status"] != "ok" || len(pl) != 1 {
+		t.Fatalf("reply %v", e.Reply)
+	}
+	page := pl[0].(map[string]any)
+	if page["source"] != "page" || page["data"].(map[string]any)["text/plain"] != "alpha = 0.5" {
+		t.Errorf("payload %v", page)
+	}
+	if e := c.Execute("?nothing", nil); e.Reply["status"] != "error" || len(e.OfType("error")) != 1 {
+		t.Errorf("help for an unknown name: %v", e.Reply)
+	}
+	// A question mark inside real code is not a help request.
+	if e := c.Execute("value a?b", nil); e.Reply["status"] != "ok" || len(e.OfType("execute_result")) != 1 {
+		t.Errorf("code with ? treated as help: %v", e.Reply)
+	}
+}

@@ -51,6 +51,9 @@ class SteerbookKernelTests(jkt.KernelTests):
 
     code_inspect_sample = 'import "strings"\nstrings.ToUpper'
 
+    # IPython's help syntax: the doc comes back as a pager payload.
+    code_page_something = "strings.ToUpper?"
+
     code_clear_output = gocode.CLEAR
 
 
