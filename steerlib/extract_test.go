@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/steerbook/steerbook/engine"
+	"github.com/steerbook/steerbook/engine/progress"
 )
 
 // record runs one sequence through m and returns the rows seen at (site,
@@ -138,4 +139,34 @@ func maxAbsDiff(a, b []float64) float64 {
 		m = math.Max(m, math.Abs(a[i]-b[i]))
 	}
 	return m
+}
+
+// recorder counts progress calls.
+type recorder struct{ starts, updates, finishes int }
+
+func (r *recorder) Start(string, int) { r.starts++ }
+func (r *recorder) Update(int)        { r.updates++ }
+func (r *recorder) Finish()           { r.finishes++ }
+
+func TestExtractProgressAndCancel(t *testing.T) {
+	m := newToy(1)
+	d, _ := LoadDataset("sentiment")
+	rec := &recorder{}
+	ctx := progress.WithReporter(context.Background(), rec)
+	if _, err := Extract(ctx, m, d, ExtractOptions{BatchSize: 8}); err != nil {
+		t.Fatal(err)
+	}
+	if rec.starts != 1 || rec.finishes != 1 || rec.updates != 6 {
+		t.Errorf("progress: %+v, want one task with 6 batch updates", rec)
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Extract(cctx, m, d, ExtractOptions{}); err == nil {
+		t.Error("cancelled context did not stop the extraction")
+	}
+	if _, err := Sweep(cctx, m, NewVector("v", engine.SiteBlockOut, 0, make([]float64, m.D)), func(ctx context.Context, s *Steering) ([]float64, error) {
+		return []float64{0}, ctx.Err()
+	}, DoseOptions{Strengths: []float64{1}}); err == nil {
+		t.Error("cancelled context did not stop the sweep")
+	}
 }
