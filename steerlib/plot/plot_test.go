@@ -2,9 +2,9 @@ package plot
 
 import (
 	"bytes"
-	"fmt"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"image/png"
 	"math"
 	"math/rand/v2"
