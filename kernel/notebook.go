@@ -188,6 +188,9 @@ func (nb *Notebook) CellSource(i int) string {
 	return s
 }
 
+// CellType returns "code", "markdown" or "raw" for cell i.
+func (nb *Notebook) CellType(i int) string { t, _ := nb.cells[i]["cell_type"].(string); return t }
+
 // SetCellSource replaces the source of cell i.
 func (nb *Notebook) SetCellSource(i int, src string) { nb.cells[i]["source"] = anyLines(src) }
 
@@ -453,13 +456,17 @@ func (r *Runner) Run(ctx context.Context, nb *Notebook) error {
 		c["execution_count"] = count
 		col.begin(c)
 		start := now()
-		if r.Progress != nil {
-			fmt.Fprintf(r.Progress, "steerbook run: cell %d (execution count %d)\n", i, count)
-		}
 		value, has, err := runGuarded(ctx, interp, src, count)
 		flush()
 		col.end()
 		end := now()
+		if r.Progress != nil {
+			status := "ok"
+			if err != nil {
+				status = "failed"
+			}
+			fmt.Fprintf(r.Progress, "steerbook run: [%d] cell %d %q: %s in %.2fs\n", count, i, firstLine(src), status, end.Sub(start).Seconds())
+		}
 		if r.Timing {
 			md := c["metadata"].(map[string]any)
 			md["execution"] = map[string]any{

@@ -97,6 +97,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		SetPublisher:   func(p kernel.Publisher) { display.SetPublisher(p) },
 		CaptureFDs:     stdout == os.Stdout,
 		Timing:         timing,
+		Progress:       stderr,
 	}
 	runErr := r.Run(ctx, nb)
 	b, err := nb.Marshal()
@@ -120,6 +121,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "steerbook run: %s: %v\n", in, runErr)
 		return 1
 	}
-	fmt.Fprintf(stderr, "steerbook run: %s: %d cells executed, written to %s\n", in, nb.NumCells(), out)
+	code := 0
+	for i := range nb.NumCells() {
+		if nb.CellType(i) == "code" {
+			code++
+		}
+	}
+	fmt.Fprintf(stderr, "steerbook run: %s: %d code cells executed, written to %s\n", in, code, out)
 	return 0
 }
