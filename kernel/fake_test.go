@@ -48,6 +48,12 @@ func (f *fakeInterp) Execute(ctx context.Context, src string, n int) (any, bool,
 		case "":
 		case "print":
 			fmt.Fprintln(f.io.Stdout, arg)
+		case "printmany":
+			var k int
+			fmt.Sscan(arg, &k)
+			for j := range k {
+				fmt.Fprintln(f.io.Stdout, j)
+			}
 		case "eprint":
 			fmt.Fprintln(f.io.Stderr, arg)
 		case "fdprint":

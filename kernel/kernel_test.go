@@ -530,3 +530,19 @@ func TestHelpSyntaxPagesTheDoc(t *testing.T) {
 		t.Errorf("code with ? treated as help: %v", e.Reply)
 	}
 }
+
+func TestPrintLoopIsCoalesced(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := kerneltest.Dial(t, ci)
+	e := c.Execute("printmany 20000", nil)
+	var want strings.Builder
+	for j := range 20000 {
+		fmt.Fprintln(&want, j)
+	}
+	if e.Stream("stdout") != want.String() {
+		t.Fatalf("stdout lost or reordered lines (%d bytes, want %d)", len(e.Stream("stdout")), want.Len())
+	}
+	if n := len(e.OfType("stream")); n > 200 {
+		t.Errorf("20000 prints became %d stream messages; iopub should get coalesced chunks", n)
+	}
+}
