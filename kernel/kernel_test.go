@@ -546,3 +546,28 @@ func TestPrintLoopIsCoalesced(t *testing.T) {
 		t.Errorf("20000 prints became %d stream messages; iopub should get coalesced chunks", n)
 	}
 }
+
+func TestOutputStreamsWhileTheCellRuns(t *testing.T) {
+	_, ci := startTestKernel(t)
+	c := kerneltest.Dial(t, ci)
+	id := c.Send("shell", "execute_request", map[string]any{"code": "print early\nsleep 700\nprint late"})
+	start := time.Now()
+	var early time.Duration
+	for early == 0 {
+		select {
+		case m := <-c.IOPub:
+			if kerneltest.ParentID(m) == id && m.Header.MsgType == "stream" {
+				if txt := kerneltest.Content(m)["text"]; txt != "early\n" {
+					t.Fatalf("first stream %q", txt)
+				}
+				early = time.Since(start)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no stream output")
+		}
+	}
+	c.Reply("shell", id, 5*time.Second)
+	if done := time.Since(start); early > 400*time.Millisecond || done-early < 400*time.Millisecond {
+		t.Errorf("first line after %v, cell done after %v: output was not streamed", early, done)
+	}
+}
