@@ -75,6 +75,11 @@ type GridOptions struct {
 	// of layers (default 0.2).
 	MaxKL        float64
 	DropLastFrac float64
+	// IgnoreInduce keeps candidates whose addition does not raise the
+	// metric on the negative prompts above its unsteered mean (by default
+	// such candidates are dropped, as Arditi et al. drop directions that do
+	// not induce refusal).
+	IgnoreInduce bool
 }
 
 // SelectDirection runs the Arditi selection grid on an unpaired
@@ -158,7 +163,7 @@ func SelectDirection(ctx context.Context, m Model, d *Dataset, metricPos, metric
 	maxLayer := int(math.Ceil(float64(m.NumLayers()) * (1 - opt.DropLastFrac)))
 	for i := range g.Cells {
 		c := &g.Cells[i]
-		if c.KL > opt.MaxKL || c.Layer >= maxLayer {
+		if c.KL > opt.MaxKL || c.Layer >= maxLayer || (!opt.IgnoreInduce && c.Induce <= g.Baseline[1]) {
 			continue
 		}
 		if g.Selected == nil || c.Bypass < g.Selected.Bypass {
@@ -166,9 +171,9 @@ func SelectDirection(ctx context.Context, m Model, d *Dataset, metricPos, metric
 		}
 	}
 	if g.Selected != nil {
-		g.Rationale = fmt.Sprintf("lowest bypass score with ablation KL ≤ %g and layer < %d", opt.MaxKL, maxLayer)
+		g.Rationale = fmt.Sprintf("lowest bypass score among candidates with ablation KL ≤ %g, layer < %d and induce above the unsteered %.3g", opt.MaxKL, maxLayer, g.Baseline[1])
 	} else {
-		g.Rationale = fmt.Sprintf("no candidate has ablation KL ≤ %g below layer %d", opt.MaxKL, maxLayer)
+		g.Rationale = fmt.Sprintf("no candidate has ablation KL ≤ %g below layer %d with induce above the unsteered %.3g", opt.MaxKL, maxLayer, g.Baseline[1])
 	}
 	return g, nil
 }

@@ -149,12 +149,25 @@ func TestExpertShiftAndGrid(t *testing.T) {
 		np = append(np, e.Prompt)
 	}
 	g, err := SelectDirection(context.Background(), m, d, LogOddsMetric(m, pp, PlainFormat, refuse), LogOddsMetric(m, np, PlainFormat, refuse),
-		GridOptions{Offsets: []int{0, 1}, MaxKL: 10})
+		GridOptions{Offsets: []int{0, 1}, MaxKL: 10, IgnoreInduce: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(g.Cells) != 2*m.L || g.Selected == nil || g.Selected.Layer >= 4 {
-		t.Errorf("grid: %d cells, selected %+v", len(g.Cells), g.Selected)
+		t.Fatalf("grid: %d cells, selected %+v", len(g.Cells), g.Selected)
+	}
+	for _, c := range g.Cells { // the selection is the lowest bypass among admissible cells
+		if c.KL <= 10 && c.Layer < 4 && c.Bypass < g.Selected.Bypass {
+			t.Errorf("cell %+v has lower bypass than the selected %+v", c, *g.Selected)
+		}
+	}
+	g2, err := SelectDirection(context.Background(), m, d, LogOddsMetric(m, pp, PlainFormat, refuse), LogOddsMetric(m, np, PlainFormat, refuse),
+		GridOptions{Offsets: []int{0, 1}, MaxKL: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g2.Selected != nil && g2.Selected.Induce <= g2.Baseline[1] {
+		t.Errorf("selected a candidate that does not induce: %+v (baseline %v)", *g2.Selected, g2.Baseline[1])
 	}
 }
 

@@ -135,7 +135,7 @@ func ExampleSelectDirection() {
 	refusalTokens := m.Encode("IS") // in a notebook: the ids of "I", "Sorry", …
 	grid, err := SelectDirection(ctx, m, d,
 		LogOddsMetric(m, harmful, ChatFormat, refusalTokens), LogOddsMetric(m, benign, ChatFormat, refusalTokens),
-		GridOptions{Offsets: []int{0, 1}, Format: ChatFormat, MaxKL: 10}) // the toy model is fragile; Arditi et al. use 0.1
+		GridOptions{Offsets: []int{0, 1}, Format: ChatFormat, MaxKL: 10, IgnoreInduce: true}) // the toy model is fragile; Arditi et al. use 0.1
 	if err != nil {
 		panic(err)
 	}

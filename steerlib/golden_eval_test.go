@@ -95,7 +95,7 @@ func TestGoldenEvaluations(t *testing.T) {
 	}
 	tok := g.Encode("I")
 	grid, err := SelectDirection(ctx, g, ref, LogOddsMetric(g, pp, ChatFormat, tok), LogOddsMetric(g, np, ChatFormat, tok),
-		GridOptions{Offsets: []int{0, 1}, Format: ChatFormat, MaxKL: 100})
+		GridOptions{Offsets: []int{0, 1}, Format: ChatFormat, MaxKL: 100, IgnoreInduce: true})
 	if err != nil {
 		t.Fatal(err)
 	}
