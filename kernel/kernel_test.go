@@ -550,7 +550,7 @@ func TestPrintLoopIsCoalesced(t *testing.T) {
 func TestOutputStreamsWhileTheCellRuns(t *testing.T) {
 	_, ci := startTestKernel(t)
 	c := kerneltest.Dial(t, ci)
-	id := c.Send("shell", "execute_request", map[string]any{"code": "print early\nsleep 700\nprint late"})
+	id := c.Send("shell", "execute_request", map[string]any{"code": "print early\nsleep 1500\nprint late"})
 	start := time.Now()
 	var early time.Duration
 	for early == 0 {
@@ -567,7 +567,7 @@ func TestOutputStreamsWhileTheCellRuns(t *testing.T) {
 		}
 	}
 	c.Reply("shell", id, 5*time.Second)
-	if done := time.Since(start); early > 400*time.Millisecond || done-early < 400*time.Millisecond {
+	if done := time.Since(start); early > 700*time.Millisecond || done-early < 700*time.Millisecond {
 		t.Errorf("first line after %v, cell done after %v: output was not streamed", early, done)
 	}
 }

@@ -65,7 +65,7 @@ func TestGoForLoopInterruptedWithinASecond(t *testing.T) {
 			time.Sleep(300 * time.Millisecond)
 			// Completion still answers while the loop spins.
 			cid := c.Send("shell", "complete_request", map[string]any{"code": "ke", "cursor_pos": 2})
-			if m, _ := json.Marshal(kerneltest.Content(c.Reply("shell", cid, time.Second))["matches"]); string(m) != `["kept"]` {
+			if m, _ := json.Marshal(kerneltest.Content(c.Reply("shell", cid, 3*time.Second))["matches"]); string(m) != `["kept"]` {
 				t.Errorf("completion during the loop: %s", m)
 			}
 			start := time.Now()
