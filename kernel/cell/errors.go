@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/scanner"
+	"go/token"
 	"io"
 	"regexp"
 	"strconv"
@@ -153,6 +154,8 @@ func (s *Session) translate(err error, trace []string, c *parsedCell, n int) err
 		// resolve; name the culprit when the cell shows one.
 		if u := s.undefinedIn(c); len(u) > 0 {
 			msg = "undefined: " + strings.Join(u, ", ")
+		} else if !strings.Contains(c.src, "[") {
+			msg += " (yaegi reports this when a name in a declaration, such as a parameter in a func type, is also a global of the cell session; rename one of them)"
 		}
 	}
 	if expl, ok := explainCompile(msg, c, line); ok {
@@ -184,6 +187,14 @@ func (s *Session) nilType(c *parsedCell, n, line int) error {
 		}
 	}
 	callLine, callName, rangeLine, funcRange := 0, "", 0, false
+	recvLine := 0
+	for _, u := range c.units {
+		if as, ok := u.stmt.(*ast.AssignStmt); ok && len(as.Lhs) == 2 && len(as.Rhs) == 1 {
+			if ue, ok := as.Rhs[0].(*ast.UnaryExpr); ok && ue.Op == token.ARROW && recvLine == 0 {
+				recvLine = c.line(u.start)
+			}
+		}
+	}
 	for _, u := range c.units {
 		ast.Inspect(u.node(), func(nd ast.Node) bool {
 			switch x := nd.(type) {
@@ -204,6 +215,9 @@ func (s *Session) nilType(c *parsedCell, n, line int) error {
 	}
 	msg := "yaegi failed on a construct it does not support (it reported \"nil type\")"
 	switch {
+	case recvLine > 0:
+		line = recvLine
+		msg = "`v, ok := <-ch` at the top level of a cell is not supported by yaegi v0.16.1; do the receive inside a function, e.g. `func() { v, ok = <-ch }()` with v and ok declared before, or `for v := range ch`"
 	case callLine > 0:
 		line = callLine
 		msg = fmt.Sprintf("yaegi v0.16.1 could not infer the type arguments of the generic call %s(...) (it reported \"nil type\"); instantiate it explicitly, e.g. %s[float64](...)", callName, callName)
@@ -242,6 +256,8 @@ func explainRuntime(msg string) string {
 	switch {
 	case strings.Contains(msg, "reflect: call of reflect.Value.") && strings.Contains(msg, "zero Value"):
 		return msg + " (probably a nil pointer dereference or a nil map/func)"
+	case strings.Contains(msg, "call of nil function"):
+		return msg + " (a nil func value, or a function whose defining cell failed: re-run that cell)"
 	case strings.Contains(msg, "reflect: slice index out of range"), strings.Contains(msg, "index out of range"):
 		return msg + " (index out of range)"
 	}

@@ -27,6 +27,10 @@ type scopeInfo interface {
 	// funcReturnsInt reports whether the function name, defined by an
 	// earlier cell, returns exactly one integer.
 	funcReturnsInt(name string) bool
+	// isCellType and typeHasMethods describe types defined by earlier
+	// cells.
+	isCellType(name string) bool
+	typeHasMethods(name string) bool
 }
 
 type rewriter struct {
@@ -115,11 +119,41 @@ func (r *rewriter) isBuiltin(name string) bool {
 // if-initialiser) overwrites a global of the same name or loops forever;
 // inside a function body scopes behave.
 func (r *rewriter) topLevel(st ast.Stmt) {
+	if as, ok := st.(*ast.AssignStmt); ok && as.Tok == token.DEFINE && len(as.Lhs) == 2 && len(as.Rhs) == 1 {
+		r.commaOK(as)
+		return
+	}
 	switch st.(type) {
 	case *ast.ForStmt, *ast.RangeStmt, *ast.IfStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt,
 		*ast.SelectStmt, *ast.BlockStmt, *ast.LabeledStmt:
 		r.es.insert(r.c.off(st.Pos()), "func() { ")
 		r.es.insert(r.c.off(st.End()), " }()")
+	}
+}
+
+// commaOK rewrites the comma-ok forms that yaegi fails on ("nil type") in
+// a top-level `:=` (inside functions they work): `v, ok := m[k]` becomes
+// `v, ok := m[k], func() bool { _, ok := m[k]; return ok }()` (m and k are
+// evaluated twice, which is harmless for the map lookups this is used
+// for), and `v, ok := x.(T)` becomes a call of a function literal that
+// does the assertion. A comma-ok channel receive has no such rewrite (its
+// element type is not in the source); the error explains it.
+func (r *rewriter) commaOK(as *ast.AssignStmt) {
+	rhs := as.Rhs[0]
+	rs, re := r.c.off(rhs.Pos()), r.c.off(rhs.End())
+	if r.es.within(rs, re) {
+		return
+	}
+	x := r.c.src[rs:re]
+	switch e := rhs.(type) {
+	case *ast.IndexExpr:
+		r.es.add(rs, re, fmt.Sprintf("%s, func() bool { _, __sbOK := %s; return __sbOK }()", x, x))
+	case *ast.TypeAssertExpr:
+		if e.Type == nil {
+			return
+		}
+		t := r.c.text(e.Type)
+		r.es.add(rs, re, fmt.Sprintf("func() (%s, bool) { __sbV, __sbOK := %s; return __sbV, __sbOK }()", t, x))
 	}
 }
 
@@ -129,6 +163,8 @@ func (r *rewriter) visit(n ast.Node) bool {
 		r.call(n)
 	case *ast.GoStmt:
 		r.goStmt(n)
+	case *ast.TypeSwitchStmt:
+		r.typeSwitch(n)
 	case *ast.RangeStmt:
 		r.rangeStmt(n)
 	case *ast.ForStmt:
@@ -509,4 +545,130 @@ func (r *rewriter) isVarExpr(e ast.Expr) bool {
 		return r.isVarExpr(x.X)
 	}
 	return false
+}
+
+// typeSwitch rewrites type switches whose cases name types defined in
+// cells. yaegi v0.16.1 gets those wrong: a binding switch (`switch x :=
+// v.(type)`) misses cell types, and even without a binding a case of a cell
+// struct type without methods never matches. Concrete type assertions do
+// work for method-less types (they compare underlying types, which for a
+// type without methods is what a switch would decide in practice), and a
+// binding-less switch works for types with methods. So the switch becomes
+// an expression switch on the index of the first matching case, computed
+// case by case with whichever test works, and bindings are assigned in
+// each case. `break` keeps its meaning.
+func (r *rewriter) typeSwitch(n *ast.TypeSwitchStmt) {
+	var bind string
+	var ta *ast.TypeAssertExpr
+	var assignNode ast.Node
+	switch a := n.Assign.(type) {
+	case *ast.AssignStmt:
+		if len(a.Lhs) != 1 || len(a.Rhs) != 1 {
+			return
+		}
+		id, ok := a.Lhs[0].(*ast.Ident)
+		if !ok {
+			return
+		}
+		bind = id.Name
+		ta, _ = a.Rhs[0].(*ast.TypeAssertExpr)
+		assignNode = a
+	case *ast.ExprStmt:
+		ta, _ = a.X.(*ast.TypeAssertExpr)
+		assignNode = a
+	}
+	if ta == nil || n.Init != nil {
+		return
+	}
+	involved := false
+	for _, st := range n.Body.List {
+		if cc, ok := st.(*ast.CaseClause); ok {
+			for _, t := range cc.List {
+				if name := typeName(t); name != "" && r.isCellType(name) {
+					involved = true
+				}
+			}
+		}
+	}
+	if !involved {
+		return
+	}
+	xs, xe := r.c.off(ta.X.Pos()), r.c.off(ta.X.End())
+	if r.es.within(xs, xe) {
+		return
+	}
+	subj := r.c.src[xs:xe]
+	init := ""
+	if _, isIdent := ta.X.(*ast.Ident); !isIdent {
+		subj = fmt.Sprintf("__sbTS%d", xs)
+		init = fmt.Sprintf("%s := %s; ", subj, r.c.src[xs:xe])
+	}
+	var idx strings.Builder
+	idx.WriteString("func() int { ")
+	ci := 0
+	for _, st := range n.Body.List {
+		cc, ok := st.(*ast.CaseClause)
+		if !ok || cc.List == nil {
+			continue
+		}
+		for _, t := range cc.List {
+			tt := r.c.text(t)
+			switch {
+			case tt == "nil":
+				fmt.Fprintf(&idx, "if %s == nil { return %d }; ", subj, ci)
+			case typeName(t) != "" && r.isCellType(typeName(t)) && (!r.hasMethods(typeName(t)) || isPtr(t)):
+				fmt.Fprintf(&idx, "if _, ok := %s.(%s); ok { return %d }; ", subj, tt, ci)
+			default:
+				fmt.Fprintf(&idx, "switch %s.(type) { case %s: return %d }; ", subj, tt, ci)
+			}
+		}
+		// The case list becomes the case's index.
+		r.es.add(r.c.off(cc.List[0].Pos()), r.c.off(cc.List[len(cc.List)-1].End()), fmt.Sprint(ci))
+		if bind != "" && bind != "_" {
+			val := subj
+			if len(cc.List) == 1 && r.c.text(cc.List[0]) != "nil" {
+				val = fmt.Sprintf("%s.(%s)", subj, r.c.text(cc.List[0]))
+			}
+			r.es.insert(r.c.off(cc.Colon)+1, fmt.Sprintf(" %s := %s; _ = %s;", bind, val, bind))
+		}
+		ci++
+	}
+	idx.WriteString("return -1 }()")
+	for _, st := range n.Body.List {
+		if cc, ok := st.(*ast.CaseClause); ok && cc.List == nil && bind != "" && bind != "_" {
+			r.es.insert(r.c.off(cc.Colon)+1, fmt.Sprintf(" %s := %s; _ = %s;", bind, subj, bind))
+		}
+	}
+	r.es.add(r.c.off(assignNode.Pos()), r.c.off(ta.End()), init+idx.String())
+}
+
+func isPtr(e ast.Expr) bool { _, ok := e.(*ast.StarExpr); return ok }
+
+// isCellType reports whether name is a type defined in this cell or an
+// earlier one.
+func (r *rewriter) isCellType(name string) bool {
+	for _, u := range r.c.units {
+		if u.kind != uType {
+			continue
+		}
+		for _, sp := range u.decl.(*ast.GenDecl).Specs {
+			if sp.(*ast.TypeSpec).Name.Name == name {
+				return true
+			}
+		}
+	}
+	return r.scope.isCellType(name)
+}
+
+// hasMethods reports whether a cell type has methods (in this cell or an
+// earlier one).
+func (r *rewriter) hasMethods(name string) bool {
+	for _, u := range r.c.units {
+		if fd, ok := u.decl.(*ast.FuncDecl); ok && fd.Recv != nil {
+			if t, _ := recvType(fd); t == name {
+				return true
+			}
+		}
+	}
+	return r.scope.typeHasMethods(name)
 }

@@ -104,7 +104,15 @@ func (s *Session) runtimeSymbols() interp.Exports {
 			s.capMu.Unlock()
 		}),
 		"Capture": reflect.ValueOf(func(v any, kind int, b map[string]any, str string) {
-			v = unwrapInterp(v)
+			var wrapped bool
+			v, wrapped = unwrapInterp(v)
+			v = deepUnwrap(v, 0)
+			if !wrapped {
+				// A compiled value: its methods are visible to
+				// display.Bundle; a match in the helper could only be an
+				// interpreted type with the same underlying type.
+				kind, b, str = 0, nil, ""
+			}
 			s.capMu.Lock()
 			s.captured = append(s.captured, captured{v: v, kind: kind, b: b, s: str})
 			s.capMu.Unlock()
@@ -120,33 +128,88 @@ func (s *Session) runtimeSymbols() interp.Exports {
 // interpreted types that travel as `any` (interp.valueInterface, an
 // unexported struct holding a node and the reflect.Value). Compiled code
 // (fmt, display.Bundle) would otherwise print the wrapper.
-func unwrapInterp(v any) any {
+func unwrapInterp(v any) (any, bool) {
+	wrapped := false
 	for i := 0; i < 8; i++ {
 		rv := reflect.ValueOf(v)
 		if !rv.IsValid() || rv.Kind() != reflect.Struct || rv.Type().Name() != "valueInterface" ||
 			rv.Type().PkgPath() != "github.com/traefik/yaegi/interp" {
-			return v
+			return v, wrapped
 		}
 		p := reflect.New(rv.Type()).Elem()
 		p.Set(rv)
 		f := p.FieldByName("value")
 		if !f.IsValid() || f.Type() != reflect.TypeOf(reflect.Value{}) {
-			return v
+			return v, wrapped
 		}
 		inner := *(*reflect.Value)(unsafe.Pointer(f.UnsafeAddr()))
+		wrapped = true
 		if !inner.IsValid() || !inner.CanInterface() {
-			return nil
+			return nil, true
 		}
 		v = inner.Interface()
+	}
+	return v, wrapped
+}
+
+// deepUnwrap unwraps interpreted values inside slices and maps of
+// interfaces ([]any{Celsius(1)}), so that printing shows the values, not
+// yaegi's wrappers. Other containers are returned as they are.
+func deepUnwrap(v any, depth int) any {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || depth > 4 {
+		return v
+	}
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Array:
+		if rv.Type().Elem().Kind() != reflect.Interface || (rv.Kind() == reflect.Slice && rv.IsNil()) {
+			return v
+		}
+		out := reflect.MakeSlice(reflect.SliceOf(rv.Type().Elem()), rv.Len(), rv.Len())
+		for i := 0; i < rv.Len(); i++ {
+			e := rv.Index(i)
+			if e.IsNil() {
+				continue
+			}
+			u, _ := unwrapInterp(e.Interface())
+			if u = deepUnwrap(u, depth+1); u != nil {
+				out.Index(i).Set(reflect.ValueOf(u))
+			}
+		}
+		return out.Interface()
+	case reflect.Map:
+		if rv.Type().Elem().Kind() != reflect.Interface || rv.IsNil() {
+			return v
+		}
+		out := reflect.MakeMapWithSize(rv.Type(), rv.Len())
+		it := rv.MapRange()
+		for it.Next() {
+			val := it.Value()
+			if !val.IsNil() {
+				u, _ := unwrapInterp(val.Interface())
+				if u = deepUnwrap(u, depth+1); u != nil {
+					val = reflect.ValueOf(u)
+				}
+			}
+			if val.Type().AssignableTo(rv.Type().Elem()) {
+				out.SetMapIndex(it.Key(), val)
+			} else {
+				out.SetMapIndex(it.Key(), reflect.Zero(rv.Type().Elem()))
+			}
+		}
+		return out.Interface()
 	}
 	return v
 }
 
 // captureHelper is the source of __sbCapture for the methods cells have
-// defined. yaegi's interface assertions and type switches misfire on
-// interpreted types (a value with a String method matches a MIMEBundle
-// case), but concrete type assertions work: so the helper asserts each
-// cell type that has one of the rendering methods.
+// defined. yaegi's interface assertions misfire on interpreted types (a
+// value with a String method matches a MIMEBundle case) and its concrete
+// assertions compare underlying types (a float64 passes as a Celsius), but a
+// type switch over concrete types without a binding tells them apart; so
+// the helper switches over each cell type that has a rendering method.
+// Capture then trusts the result only for values that arrive wrapped as
+// interpreted values.
 func captureHelper(methods map[string]*methodRec) string {
 	var types []string
 	has := map[string]map[string]bool{}
@@ -164,29 +227,25 @@ func captureHelper(methods map[string]*methodRec) string {
 	}
 	sort.Strings(types)
 	var sb strings.Builder
-	sb.WriteString("__sbCapture = func(vs ...any) { __sb.Begin(len(vs)); for _, v := range vs { var b map[string]any; s := \"\"; k := 0; ")
-	first := true
-	for _, t := range types {
-		for _, ptr := range []string{"", "*"} {
-			if !first {
-				sb.WriteString(" else ")
-			}
-			first = false
-			fmt.Fprintf(&sb, "if x, ok := v.(%s%s); ok { ", ptr, t)
-			switch {
-			case has[t]["MIMEBundle"]:
-				sb.WriteString("b = x.MIMEBundle(); k = 1 }")
-			case has[t]["Error"]:
-				sb.WriteString("s = x.Error(); k = 2 }")
-			default:
-				sb.WriteString("s = x.String(); k = 2 }")
+	sb.WriteString("__sbCapture = func(vs ...any) { __sb.Begin(len(vs)); for i := range vs { var b map[string]any; s := \"\"; k := 0; ")
+	if len(types) > 0 {
+		sb.WriteString("switch vs[i].(type) { ")
+		for _, t := range types {
+			for _, ptr := range []string{"", "*"} {
+				fmt.Fprintf(&sb, "case %s%s: x := vs[i].(%s%s); ", ptr, t, ptr, t)
+				switch {
+				case has[t]["MIMEBundle"]:
+					sb.WriteString("b = x.MIMEBundle(); k = 1; ")
+				case has[t]["Error"]:
+					sb.WriteString("s = x.Error(); k = 2; ")
+				default:
+					sb.WriteString("s = x.String(); k = 2; ")
+				}
 			}
 		}
+		sb.WriteString("}; ")
 	}
-	if !first {
-		sb.WriteString("; ")
-	}
-	sb.WriteString("__sb.Capture(v, k, b, s) } }")
+	sb.WriteString("__sb.Capture(vs[i], k, b, s) } }")
 	return sb.String()
 }
 

@@ -641,13 +641,17 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 	}
 	earlyRedeclared := map[string]bool{}
 
+	methodNames := map[string]bool{}
+	for key := range cellMethods {
+		methodNames[key[strings.Index(key, ".")+1:]] = true
+	}
 	late := map[*unit]bool{} // var declarations that must run in source order
 	for _, u := range c.units {
 		if u.kind != uVar {
 			continue
 		}
 		for id := range identsIn(u.decl) {
-			if cellFuncs[id] || stmtNames[id] {
+			if cellFuncs[id] || stmtNames[id] || methodNames[id] {
 				late[u] = true
 			}
 		}
@@ -785,11 +789,12 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 	}
 	add(importsCh, false, "imports", afterImports)
 	add(typesCh, false, "type and constant declarations", afterTypes)
-	add(varsEarly, false, "variable declarations", nil)
-	p.chunks = append(p.chunks, s.rebindChunks(earlyRedeclared, cellFuncs, cellMethods)...)
+	// Methods before variables: `var s Shape = &Sq{}` needs Sq's methods.
 	add(funcVars, false, "function variables", nil)
 	add(funcRedecl, true, "function variables with a new signature", nil)
 	add(wrappers, false, "methods", afterFuncs)
+	add(varsEarly, false, "variable declarations", nil)
+	p.chunks = append(p.chunks, s.rebindChunks(earlyRedeclared, cellFuncs, cellMethods)...)
 
 	// The rest runs in source order: function bodies, late var
 	// declarations (as statements: yaegi keeps top-level statement
@@ -1017,7 +1022,10 @@ func (s *Session) planFunc(c *parsedCell, es *edits, u *unit, fd *ast.FuncDecl, 
 		if fd.Type.Results != nil {
 			results = " " + c.text(fd.Type.Results)
 		}
-		fnType := fmt.Sprintf("func(%s %s%s)%s", recvName, recvType, joinParams(params), results)
+		fnType := "func(" + recvType + strings.TrimPrefix(funcTypeText(c, fd.Type), "func(")
+		if len(fd.Type.Params.List) > 0 {
+			fnType = "func(" + recvType + ", " + strings.TrimPrefix(funcTypeText(c, fd.Type), "func(")
+		}
 		if !exists {
 			funcVars.put(u.start, u.end, "var "+dispatch+" "+fnType)
 			call := dispatch + "(" + strings.Join(append([]string{recvName}, args...), ", ")
@@ -1050,7 +1058,7 @@ func (s *Session) planFunc(c *parsedCell, es *edits, u *unit, fd *ast.FuncDecl, 
 	// A plain function is a package-level variable holding a function
 	// literal: callers look the variable up at each call, so a redefinition
 	// reaches them (yaegi binds direct calls at compile time, yaegi#1673).
-	ftText := "func" + src[c.off(fd.Type.Params.Pos()):c.off(fd.Type.End())]
+	ftText := funcTypeText(c, fd.Type)
 	old, exists := s.funcs[name]
 	_, isValue := s.values[name]
 	switch {
@@ -1060,7 +1068,7 @@ func (s *Session) planFunc(c *parsedCell, es *edits, u *unit, fd *ast.FuncDecl, 
 	case exists && old.sig == sig:
 		// Same signature: assigning the variable is enough.
 	case exists || isValue:
-		funcRedecl.put(u.start, u.end, fmt.Sprintf("%s := (%s)(nil)", name, strings.ReplaceAll(ftText, "\n", " ")))
+		funcRedecl.put(u.start, u.end, fmt.Sprintf("%s := (%s)(nil)", name, ftText))
 		if exists {
 			*changedSig = append(*changedSig, name)
 		}
@@ -1245,6 +1253,26 @@ func (s *Session) shadowed(name string) bool {
 	}
 	_, ok := s.values[name]
 	return ok
+}
+
+// isCellType implements scopeInfo.
+func (s *Session) isCellType(name string) bool {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	_, ok := s.types[name]
+	return ok
+}
+
+// typeHasMethods implements scopeInfo.
+func (s *Session) typeHasMethods(name string) bool {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	for _, m := range s.methods {
+		if m.recv == name {
+			return true
+		}
+	}
+	return false
 }
 
 // funcReturnsInt implements scopeInfo.
@@ -1609,4 +1637,37 @@ func (s *Session) autoImports(c *parsedCell) map[string]string {
 		})
 	}
 	return out
+}
+
+// funcTypeText is a function type without parameter and result names, on
+// one line. The names must go: yaegi fails with "variable definition loop"
+// on `var f func(v any)` when a global v exists.
+func funcTypeText(c *parsedCell, ft *ast.FuncType) string {
+	list := func(fl *ast.FieldList) []string {
+		var out []string
+		if fl == nil {
+			return out
+		}
+		for _, f := range fl.List {
+			n := len(f.Names)
+			if n == 0 {
+				n = 1
+			}
+			t := strings.Join(strings.Fields(c.text(f.Type)), " ")
+			for i := 0; i < n; i++ {
+				out = append(out, t)
+			}
+		}
+		return out
+	}
+	text := "func(" + strings.Join(list(ft.Params), ", ") + ")"
+	res := list(ft.Results)
+	switch len(res) {
+	case 0:
+	case 1:
+		text += " " + res[0]
+	default:
+		text += " (" + strings.Join(res, ", ") + ")"
+	}
+	return text
 }
