@@ -219,7 +219,7 @@ func ExpertUsageOf(ctx context.Context, m Model, texts []string, f Format, s *St
 	if err != nil {
 		return nil, err
 	}
-	hooks, err := steeringHooks(s)
+	hooks, err := steeringHooks(m, s)
 	if err != nil {
 		return nil, err
 	}

@@ -15,9 +15,12 @@ import (
 // grids evaluate.
 type Metric func(ctx context.Context, s *Steering) ([]float64, error)
 
-func steeringHooks(s *Steering) ([]Hook, error) {
+func steeringHooks(m Model, s *Steering) ([]Hook, error) {
 	if s == nil {
 		return nil, nil
+	}
+	if err := s.Check(m); err != nil {
+		return nil, err
 	}
 	return s.Hooks()
 }
@@ -83,7 +86,7 @@ func ABMetric(m Model, items []ChoiceItem, f Format) Metric {
 			}
 			seqs, ta, tb = append(seqs, p), append(ta, a), append(tb, b)
 		}
-		hooks, err := steeringHooks(s)
+		hooks, err := steeringHooks(m, s)
 		if err != nil {
 			return nil, err
 		}
@@ -113,7 +116,7 @@ func LogitDiffMetric(m Model, prompts []string, f Format, posTokens, negTokens [
 		if err != nil {
 			return nil, err
 		}
-		hooks, err := steeringHooks(s)
+		hooks, err := steeringHooks(m, s)
 		if err != nil {
 			return nil, err
 		}
@@ -138,7 +141,7 @@ func LogOddsMetric(m Model, prompts []string, f Format, tokens []int) Metric {
 		if err != nil {
 			return nil, err
 		}
-		hooks, err := steeringHooks(s)
+		hooks, err := steeringHooks(m, s)
 		if err != nil {
 			return nil, err
 		}
@@ -229,7 +232,7 @@ func Continuations(ctx context.Context, m Model, prompts []string, f Format, s *
 	defer done()
 	out := make([]string, len(seqs))
 	for i, p := range seqs {
-		hooks, err := steeringHooks(s) // fresh state per sequence
+		hooks, err := steeringHooks(m, s) // fresh state per sequence
 		if err != nil {
 			return nil, err
 		}
@@ -289,7 +292,7 @@ func newCostBase(ctx context.Context, m Model, texts []string, f Format) (*costB
 }
 
 func (b *costBase) cost(ctx context.Context, s *Steering, genPrompts []string, maxNew int) (Cost, error) {
-	hooks, err := steeringHooks(s)
+	hooks, err := steeringHooks(b.m, s)
 	if err != nil {
 		return Cost{}, err
 	}

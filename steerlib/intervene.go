@@ -272,6 +272,34 @@ func (st *Steer) validate(i int) error {
 	return nil
 }
 
+// Check validates the steering against a model: every vector must have
+// the model's hidden size D (or 4·D at the stream sites block_in/block_out,
+// V at logits) and layers inside the model. Steering with a wrong width
+// would otherwise silently do nothing.
+func (s *Steering) Check(m Model) error {
+	for i := range s.Steers {
+		st := &s.Steers[i]
+		if err := st.validate(i); err != nil {
+			return err
+		}
+		site := st.site()
+		for _, l := range st.layers() {
+			if site.PerLayer() && (l < 0 || l >= m.NumLayers()) {
+				return fmt.Errorf("steerlib: steer %d (%s): layer %d outside the model's %d blocks", i, st.Vector.Name, l, m.NumLayers())
+			}
+			d := len(st.Vector.Dirs[l])
+			if d == 0 {
+				d = len(st.Vector.Dirs[-1])
+			}
+			ok := d == m.Dim() || (site.Streams() && d == 4*m.Dim()) || site == engine.SiteLogits
+			if !ok {
+				return fmt.Errorf("steerlib: steer %d (%s): %d-wide direction at %s layer %d, the model's hidden size is %d", i, st.Vector.Name, d, site, l, m.Dim())
+			}
+		}
+	}
+	return nil
+}
+
 // runState is the per-run state shared by a Steering's hooks.
 type runState struct {
 	promptLen map[int]int

@@ -316,3 +316,22 @@ func maxAbsDiff32(a, b []float32) float64 {
 	}
 	return m
 }
+
+func TestCheckRejectsWrongWidth(t *testing.T) {
+	m := newToy(1)
+	bad := Compose(Add(NewVector("v", engine.SiteAttnOut, 1, make([]float64, m.D+1)), Raw(1)))
+	if err := bad.Check(m); err == nil {
+		t.Error("wrong width accepted")
+	}
+	if _, err := LogitDiffMetric(m, []string{"a"}, PlainFormat, []int{1}, []int{2})(context.Background(), bad); err == nil {
+		t.Error("metric ran a steering of the wrong width")
+	}
+	out := Compose(Add(NewVector("v", engine.SiteAttnOut, 9, make([]float64, m.D)), Raw(1)))
+	if err := out.Check(m); err == nil {
+		t.Error("layer outside the model accepted")
+	}
+	per := Compose(Add(NewVector("v", engine.SiteBlockOut, 1, make([]float64, 4*m.D)), Raw(1)))
+	if err := per.Check(m); err != nil {
+		t.Errorf("per-stream vector rejected: %v", err)
+	}
+}
