@@ -150,3 +150,13 @@ func (s *Steering) Interventions() ([]engine.Intervention, error) {
 	}
 	return out, nil
 }
+
+// InterventionsFor is Interventions after checking the steering against m
+// (vector widths and layers), so a mismatch is an error instead of a
+// steering that silently does nothing.
+func (s *Steering) InterventionsFor(m *engine.Model) ([]engine.Intervention, error) {
+	if err := s.Check(Engine(m)); err != nil {
+		return nil, err
+	}
+	return s.Interventions()
+}
