@@ -333,8 +333,8 @@ func (s *Steering) Hooks() ([]Hook, error) {
 			hooks = append(hooks, conditionHook(c, rs))
 		}
 	}
-	// A prompt-length tracker on every site a steer touches, registered
-	// before the steers, so prefill events record the prompt end first.
+	// One hook per steer; each records the prompt length of its sequences
+	// from prefill events (shared state), which positions and decay use.
 	for i := range s.Steers {
 		st := s.Steers[i]
 		hooks = append(hooks, Hook{
@@ -346,7 +346,9 @@ func (s *Steering) Hooks() ([]Hook, error) {
 }
 
 // Scores returns the CAST condition scores (cosine per sequence of the
-// batch) of the last run, for each condition.
+// batch) of the hooks built by the last Hooks call, for each condition.
+// Helpers that build fresh hooks per sequence (Continuations) leave only
+// the last sequence's scores here.
 func (s *Steering) Scores() map[*Condition]map[int]float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
