@@ -316,9 +316,51 @@ func TestProgressNested(t *testing.T) {
 	if last.id != outer || !strings.Contains(last.data["text/plain"].(string), "layers:  50%") {
 		t.Errorf("outer bar after the inner finished: %+v", last)
 	}
-	for _, m := range r.msgs[2:6] {
+	for _, m := range r.msgs[1:5] {
 		if m.id != inner {
 			t.Errorf("inner updates went to %s", m.id)
 		}
+	}
+}
+
+// Many short tasks in a row (one per batch) redraw one output per depth
+// instead of adding an output each.
+func TestProgressManyShortTasksReuseOutputs(t *testing.T) {
+	r := record(t)
+	clk := &fakeClock{t: time.Unix(0, 0)}
+	p := NewProgress()
+	p.now = clk.now
+	p.Start("batches", 50)
+	for i := 1; i <= 50; i++ {
+		p.Start("forward", 3)
+		for j := 1; j <= 3; j++ {
+			clk.t = clk.t.Add(time.Millisecond)
+			p.Update(j)
+		}
+		p.Finish()
+		p.Update(i)
+	}
+	p.Finish()
+	ids := map[string]bool{}
+	fresh := 0
+	for _, m := range r.msgs {
+		ids[m.id] = true
+		if !m.update {
+			fresh++
+		}
+	}
+	if len(ids) != 2 || fresh != 2 {
+		t.Errorf("%d outputs (%d new displays) for 1 outer and 50 inner tasks, want 2", len(ids), fresh)
+	}
+	// 150 ms of work at one redraw per 200 ms per output: a handful of
+	// messages, not one per task.
+	if len(r.msgs) > 6 {
+		t.Errorf("%d messages for 150 ms of work", len(r.msgs))
+	}
+	// A later task, long after, opens a new output.
+	clk.t = clk.t.Add(time.Minute)
+	p.Start("again", 1)
+	if last := r.msgs[len(r.msgs)-1]; last.update || ids[last.id] {
+		t.Errorf("a task a minute later reused an old output: %+v", last)
 	}
 }

@@ -28,15 +28,29 @@ type Progress struct {
 	now   func() time.Time
 	stack []*bar
 	draws int
+	// slots remembers, per nesting depth, the output of the last bar, so
+	// that a loop that starts many short tasks (a forward pass per batch)
+	// redraws one output instead of adding one per task.
+	slots []slot
 }
+
+type slot struct {
+	id       string
+	finished time.Time
+	last     time.Time // last redraw of this output
+}
+
+// reuseWithin is how soon after a bar finished a new task at the same
+// depth takes over its output instead of opening a new one.
+const reuseWithin = 2 * time.Second
 
 type bar struct {
 	id       string
+	depth    int
 	label    string
 	total    int
 	done     int
 	start    time.Time
-	last     time.Time
 	finished bool
 }
 
@@ -51,9 +65,27 @@ func NewProgress() *Progress {
 func (p *Progress) Start(label string, total int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	b := &bar{id: NewID(), label: label, total: total, start: p.now()}
+	now := p.now()
+	d := len(p.stack)
+	b := &bar{label: label, total: total, start: now, depth: d}
+	update := false
+	if d < len(p.slots) && p.slots[d].id != "" && (d > 0 || now.Sub(p.slots[d].finished) < reuseWithin) {
+		// Nested tasks always redraw their depth's output; top-level
+		// tasks do when they follow each other quickly.
+		b.id, update = p.slots[d].id, true
+	} else {
+		b.id = NewID()
+	}
+	for len(p.slots) <= d {
+		p.slots = append(p.slots, slot{})
+	}
+	last := p.slots[d].last
+	if !update {
+		last = time.Time{}
+	}
+	p.slots[d] = slot{id: b.id, last: last}
 	p.stack = append(p.stack, b)
-	p.drawLocked(b, false)
+	p.drawLocked(b, update, !update)
 }
 
 // Update reports that done steps of the innermost task are complete. It
@@ -66,9 +98,7 @@ func (p *Progress) Update(done int) {
 	}
 	b := p.stack[len(p.stack)-1]
 	b.done = done
-	if p.now().Sub(b.last) >= p.Interval {
-		p.drawLocked(b, true)
-	}
+	p.drawLocked(b, true, false)
 }
 
 // Finish draws the final state of the innermost task and closes it.
@@ -81,7 +111,10 @@ func (p *Progress) Finish() {
 	b := p.stack[len(p.stack)-1]
 	p.stack = p.stack[:len(p.stack)-1]
 	b.finished = true
-	p.drawLocked(b, true)
+	// The outermost bar always shows its final state; nested ones obey the
+	// rate limit (the next redraw of their output shows the truth).
+	p.drawLocked(b, true, b.depth == 0)
+	p.slots[b.depth].finished = p.now()
 }
 
 // Close finishes every task that was started and not finished (a cell that
@@ -105,8 +138,15 @@ func (p *Progress) Draws() int {
 	return p.draws
 }
 
-func (p *Progress) drawLocked(b *bar, update bool) {
-	b.last = p.now()
+// drawLocked publishes b unless its output was redrawn less than Interval
+// ago (force skips the check).
+func (p *Progress) drawLocked(b *bar, update, force bool) {
+	now := p.now()
+	sl := &p.slots[b.depth]
+	if !force && now.Sub(sl.last) < p.Interval {
+		return
+	}
+	sl.last = now
 	p.draws++
 	text, h := p.render(b)
 	publish(map[string]any{"text/plain": text, "text/html": h}, nil, b.id, update)
