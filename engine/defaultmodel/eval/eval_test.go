@@ -320,6 +320,9 @@ func TestReportRendering(t *testing.T) {
 	if md := r.Markdown(); !strings.Contains(md, `a\|b<c>`) || !strings.Contains(md, "| strength |") {
 		t.Errorf("markdown:\n%s", md)
 	}
+	if m := r.Method(); !strings.Contains(m, "block_out at layer 1") || !strings.Contains(m, "0x4e1d") {
+		t.Errorf("method:\n%s", m)
+	}
 }
 
 // tinyDev is the golden tiny checkpoint with the tokenizer package's test

@@ -330,3 +330,28 @@ func (r *Report) MIMEBundle() map[string]any {
 	}
 	return bundle
 }
+
+// Method describes in Markdown how the figures are measured, for the model
+// card.
+func (r *Report) Method() string {
+	o := r.Options
+	var b strings.Builder
+	b.WriteString("Measured with the Go engine by `engine/defaultmodel/eval` (`go run ./engine/defaultmodel/eval/cmd/evalmodel")
+	fmt.Fprintf(&b, " -n %d -seed %d`; the gate is `go test ./engine/defaultmodel/eval/ -run DefaultModelQuality`), ", o.N, o.Seed)
+	b.WriteString("with the corpus's ground-truth classifier (`corpus.ScoreCompletion`):\n\n")
+	fmt.Fprintf(&b, "- *Held-out loss*: %d documents of the held-out generator stream (0x%x, the trainer's validation split), "+
+		"encoded BOS … EOS with the model's tokenizer; the model's mean −log p per predicted token (every token after BOS) "+
+		"against the generator's exact entropy per token of the same documents (Σ −log P(doc) / Σ tokens).\n", o.LossDocs, HeldOutStream)
+	fmt.Fprintf(&b, "- *Generation*: %d review prompts (BOS + first sentence, the 16 sentiment × topic × register combinations cycled) "+
+		"and %d chat prompts (review, opinion, secret and multiple-choice requests cycled), continued greedily and by sampling at "+
+		"temperature %.1f (seed %d), at most %d new tokens. A sentence cut at the token limit is not counted.\n",
+		o.N, o.N, SampleTemperature, o.Seed, o.MaxTokens)
+	if s := r.Steering; s != nil {
+		fmt.Fprintf(&b, "- *Steering*: v = mean(positive reviews) − mean(negative reviews) of block_out at layer %d, averaged over "+
+			"the four hyper-connection streams and all positions after BOS (%d reviews per side, contrast stream 0x%x, engine.Capture); "+
+			"strength·v added to all four streams at block_out of that layer at every position (engine.AddVector), %s decoding of %d "+
+			"negative review prompts; a continuation counts as turned when the classifier calls it positive.\n",
+			s.Layer, s.Contrast, ContrastStream, s.Decoding.Name, s.prompts())
+	}
+	return b.String()
+}

@@ -103,7 +103,11 @@ func main() {
 		log.Printf("steering plot written to %s", *plotPath)
 	}
 	if *mdPath != "" {
-		if err := os.WriteFile(*mdPath, []byte(rep.Markdown()), 0o644); err != nil {
+		md := "## Quality (issue 4 targets)\n\n" + rep.Method() + "\n" + rep.Markdown()
+		if rep.Steering != nil && *plotPath != "" {
+			md += fmt.Sprintf("\nSteering plot: `%s`.\n", *plotPath)
+		}
+		if err := os.WriteFile(*mdPath, []byte(md), 0o644); err != nil {
 			log.Fatal(err)
 		}
 	}
