@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/steerbook/steerbook/engine"
+	"github.com/steerbook/steerbook/engine/progress"
 )
 
 // EngineModel adapts an *engine.Model to steerlib's Model, Generator and
@@ -159,4 +160,51 @@ func (s *Steering) InterventionsFor(m *engine.Model) ([]engine.Intervention, err
 		return nil, err
 	}
 	return s.Interventions()
+}
+
+// Engine returns the wrapped engine model.
+func (e *EngineModel) Engine() *engine.Model { return e.M }
+
+// Sample generates a continuation of each prompt (rendered with f and
+// tokenized by m) through the engine's own sampler — temperature, top-k/p,
+// repetition penalty, seed, stop strings as in opt — with the steering s
+// (nil: unsteered) installed as fresh interventions for every prompt. m must
+// be backed by an engine model (Engine(model)). The steering is checked
+// against the model first. It reports progress per prompt.
+func Sample(ctx context.Context, m Model, prompts []string, f Format, s *Steering, opt engine.GenerateOptions) ([]*engine.Generation, error) {
+	eb, ok := m.(interface{ Engine() *engine.Model })
+	if !ok {
+		return nil, fmt.Errorf("steerlib: Sample needs an engine-backed model (steerlib.Engine(m))")
+	}
+	em := eb.Engine()
+	if s != nil {
+		if err := s.Check(m); err != nil {
+			return nil, err
+		}
+	}
+	step, done := progress.Loop(ctx, "sample", len(prompts))
+	defer done()
+	out := make([]*engine.Generation, len(prompts))
+	for i, p := range prompts {
+		tk, err := f.Tokenize(m, Example{Prompt: p, Mark: -1})
+		if err != nil {
+			return nil, fmt.Errorf("steerlib: sample prompt %d: %w", i, err)
+		}
+		o := opt
+		if s != nil {
+			ivs, err := s.Interventions()
+			if err != nil {
+				return nil, err
+			}
+			o.Interventions = append(append([]engine.Intervention(nil), opt.Interventions...), ivs...)
+		}
+		g, err := em.GenerateTokens(quiet(ctx), tk.Tokens, o)
+		if err != nil {
+			return out, fmt.Errorf("steerlib: sample prompt %d: %w", i, err)
+		}
+		g.Prompt = p
+		out[i] = g
+		step()
+	}
+	return out, nil
 }

@@ -224,6 +224,16 @@ func TestGoldenGenerationAndKVSemantics(t *testing.T) {
 	if !equalInts(eg.Tokens[:n], all[:n]) {
 		t.Errorf("engine.Generate with Interventions %v vs steerlib hooks %v", eg.Tokens, all)
 	}
+	// Sample with the engine's sampler: seeded, so repeatable, and greedy
+	// sampling equals Generate.
+	gs1, err := Sample(ctx, g, []string{"abc"}, PlainFormat, Compose(Add(v, Raw(8))), engine.GenerateOptions{MaxTokens: 6, Temperature: 0.8, Seed: 3, IgnoreEOS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs2, _ := Sample(ctx, g, []string{"abc"}, PlainFormat, Compose(Add(v, Raw(8))), engine.GenerateOptions{MaxTokens: 6, Temperature: 0.8, Seed: 3, IgnoreEOS: true})
+	if !equalInts(gs1[0].Tokens, gs2[0].Tokens) {
+		t.Errorf("seeded sampling not repeatable: %v vs %v", gs1[0].Tokens, gs2[0].Tokens)
+	}
 	// KV semantics: a prompt-only steering changes the first token's
 	// distribution; the decode steps that follow are unsteered themselves
 	// but attend to the steered cache, so they differ from a run whose
