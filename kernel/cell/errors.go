@@ -101,6 +101,7 @@ func (s *Session) translate(err error, trace []string, c *parsedCell, n int) err
 		}
 		msg = explainRuntime(msg)
 		line := 0
+		inFunc := false // the innermost frame in this cell is inside a function of the cell
 		var frames []string
 		for _, t := range trace {
 			m := panicLine.FindStringSubmatch(t)
@@ -109,11 +110,11 @@ func (s *Session) translate(err error, trace []string, c *parsedCell, n int) err
 			}
 			raw, _ := strconv.Atoi(m[2])
 			cn, l := cellLine(raw)
-			if cn == n && line == 0 {
-				line = l
-			}
 			where := fmt.Sprintf("cell [%d]", cn)
 			fn := s.funcAt(cn, l)
+			if cn == n && line == 0 {
+				line, inFunc = l, fn != ""
+			}
 			if fn == "" {
 				fn = "<cell>"
 			}
@@ -121,6 +122,11 @@ func (s *Session) translate(err error, trace []string, c *parsedCell, n int) err
 		}
 		if isNilType(msg) {
 			return s.nilType(c, n, line)
+		}
+		if at := int(s.atLine.Load()); at > 0 && !inFunc {
+			// yaegi's position for a failure in the cell's own statements
+			// is often an enclosing node; the statement marker is exact.
+			line = at
 		}
 		tb := traceback(c.src, n, line, "panic: "+msg)
 		if line == 0 {

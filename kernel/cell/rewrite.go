@@ -93,8 +93,16 @@ func (c *parsedCell) rewrite(scope scopeInfo, cellN int) (*edits, []error) {
 			return true
 		})
 	}
-	for _, u := range c.units {
+	for i, u := range c.units {
 		if u.kind == uStmt {
+			// A marker before each top-level statement records the line
+			// that runs: yaegi attributes runtime errors of reflect
+			// operations to an enclosing node, often the first statement
+			// of the chunk. (Not before a trailing expression, which is
+			// evaluated inside a call.)
+			if _, isExpr := u.stmt.(*ast.ExprStmt); !isExpr || i != len(c.units)-1 {
+				r.es.insert(u.start, fmt.Sprintf("__sb.At(%d); ", c.line(u.start)))
+			}
 			r.topLevel(u.stmt)
 		}
 		ast.Inspect(u.node(), r.visit)

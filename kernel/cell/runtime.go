@@ -121,6 +121,7 @@ func (s *Session) runtimeSymbols() interp.Exports {
 			s.goroutinePanic(cell, line, r, debug.Stack())
 		}),
 		"Clear": reflect.ValueOf(clearValue),
+		"At":    reflect.ValueOf(func(line int) { s.atLine.Store(int64(line)) }),
 	}}
 }
 

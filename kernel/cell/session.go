@@ -26,6 +26,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
@@ -110,7 +111,8 @@ type Session struct {
 	values  map[string]*valueRec // vars, consts, := globals
 	cellN   int
 
-	capHelper string // source of the current __sbCapture
+	atLine    atomic.Int64 // last top-level statement line reached (__sb.At)
+	capHelper string       // source of the current __sbCapture
 	ctxDirty  bool   // a cell assigned the global ctx: restore it before the next cell
 }
 
@@ -290,6 +292,17 @@ type cellPlan struct {
 type trailingExpr struct {
 	capture, plain string
 	void           bool
+	line           int
+}
+
+// atTrailing gives a runtime error of the trailing expression its line when
+// yaegi's positions gave none inside this cell.
+func (s *Session) atTrailing(err error, line int) error {
+	var e *Error
+	if errors.As(err, &e) && e.Name == "Panic" && e.Line == 0 {
+		e.Line = line
+	}
+	return err
 }
 
 // cellLineBase folds the cell number into yaegi's line numbers: line L of
@@ -354,6 +367,7 @@ func (s *Session) run(ctx context.Context, ch *chunk, c *parsedCell, n int) erro
 
 func (s *Session) execute(ctx context.Context, prog *interp.Program, c *parsedCell, n int) error {
 	s.errw.begin()
+	s.atLine.Store(0)
 	_, err := s.in.ExecuteWithContext(ctx, prog)
 	trace := s.errw.end()
 	if err == nil {
@@ -441,7 +455,7 @@ func (s *Session) trailing(ctx context.Context, t *trailingExpr, c *parsedCell, 
 			s.captured = nil
 			s.capMu.Unlock()
 			if err := s.execute(ctx, prog, c, n); err != nil {
-				return Result{}, err
+				return Result{}, s.atTrailing(err, t.line)
 			}
 			return s.result(), nil
 		}
@@ -449,7 +463,7 @@ func (s *Session) trailing(ctx context.Context, t *trailingExpr, c *parsedCell, 
 	// No value (a call without results) or the capture did not compile:
 	// run the expression as a plain statement and report its own errors.
 	if err := s.run(ctx, &chunk{text: t.plain, stmt: true, what: "trailing statement"}, c, n); err != nil {
-		return Result{}, err
+		return Result{}, s.atTrailing(err, t.line)
 	}
 	return Result{}, nil
 }
@@ -929,7 +943,7 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 		capB.put(last.start, last.end, "__sbCapture("+text+")")
 		plainB := newChunk(src)
 		plainB.put(last.start, last.end, text)
-		p.trailing = &trailingExpr{capture: capB.String(), plain: plainB.String(), void: s.isVoidCall(es.X, cellImports)}
+		p.trailing = &trailingExpr{capture: capB.String(), plain: plainB.String(), void: s.isVoidCall(es.X, cellImports), line: c.line(last.start)}
 	}
 	return p, nil
 }
