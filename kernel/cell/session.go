@@ -113,7 +113,7 @@ type Session struct {
 
 	atLine    atomic.Int64 // last top-level statement line reached (__sb.At)
 	capHelper string       // source of the current __sbCapture
-	ctxDirty  bool   // a cell assigned the global ctx: restore it before the next cell
+	ctxDirty  bool         // a cell assigned the global ctx: restore it before the next cell
 }
 
 type funcRec struct {
