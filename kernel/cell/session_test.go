@@ -228,3 +228,31 @@ name + fmt.Sprint(err)`, 1)
 		t.Errorf("got %q, prompts %q", r.Value, prompts)
 	}
 }
+
+func TestDisplayOfCellTypes(t *testing.T) {
+	s, _, _ := newTestSession(t)
+	pub := &recPub{}
+	display.SetPublisher(pub)
+	defer display.SetPublisher(nil)
+	mustRun(t, s, `import "display"
+type Card struct{ Title string }
+func (c Card) MIMEBundle() map[string]any { return map[string]any{"text/html": "<b>" + c.Title + "</b>"} }
+type Pt struct{ X, Y int }
+display.Rich(Card{"rich"})
+display.Show(Pt{1, 2})
+display.Show([]any{Pt{3, 4}})`, 1)
+	pub.mu.Lock()
+	defer pub.mu.Unlock()
+	if len(pub.msgs) != 3 {
+		t.Fatalf("got %d messages", len(pub.msgs))
+	}
+	if pub.msgs[0]["text/html"] != "<b>rich</b>" {
+		t.Errorf("Rich: %v", pub.msgs[0])
+	}
+	if pub.msgs[1]["text/plain"] != "{X:1 Y:2}" {
+		t.Errorf("Show of a cell struct: %v", pub.msgs[1])
+	}
+	if pub.msgs[2]["text/plain"] != "[{3 4}]" {
+		t.Errorf("Show of []any with a cell struct: %v", pub.msgs[2])
+	}
+}
