@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"math"
 	"sort"
 	"strings"
 )
@@ -83,32 +84,32 @@ func (d *Dataset) Pairs() []ContrastivePair {
 // Len is the number of positive plus negative examples.
 func (d *Dataset) Len() int { return len(d.Positive) + len(d.Negative) }
 
-// Split returns two datasets: the first frac of each class (rounded down, at
-// least one) and the rest, keeping pairs together. It is deterministic (no
-// shuffling), so a held-out split is reproducible.
+// Split returns two datasets: about frac of each class for the first and
+// the rest for the second, keeping pairs together. The first set takes
+// evenly spread examples (example i goes to it when ⌊(i+1)·frac⌋ >
+// ⌊i·frac⌋), not a prefix, because the embedded sets are ordered by topic;
+// it is deterministic, so a held-out split is reproducible.
 func (d *Dataset) Split(frac float64) (train, test *Dataset) {
-	cut := func(n int) int {
-		k := int(float64(n) * frac)
-		if k < 1 {
-			k = 1
+	pick := func(xs []Example) (a, b []Example) {
+		for i, x := range xs {
+			if math.Floor(float64(i+1)*frac) > math.Floor(float64(i)*frac) {
+				a = append(a, x)
+			} else {
+				b = append(b, x)
+			}
 		}
-		if k > n {
-			k = n
-		}
-		return k
+		return
 	}
-	kp, kn := cut(len(d.Positive)), cut(len(d.Negative))
-	if d.Paired {
-		kn = kp
-	}
+	pa, pb := pick(d.Positive)
+	na, nb := pick(d.Negative)
 	mk := func(suffix string, p, n []Example) *Dataset {
 		c := *d
 		c.Name = d.Name + suffix
-		c.Positive, c.Negative = append([]Example(nil), p...), append([]Example(nil), n...)
+		c.Positive, c.Negative = p, n
 		c.rehash()
 		return &c
 	}
-	return mk("[train]", d.Positive[:kp], d.Negative[:kn]), mk("[test]", d.Positive[kp:], d.Negative[kn:])
+	return mk("[train]", pa, na), mk("[test]", pb, nb)
 }
 
 func (d *Dataset) rehash() {

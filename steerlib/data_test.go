@@ -102,3 +102,20 @@ func TestDefaultModelRequestsAndTopics(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitSpreadsAndKeepsPairs(t *testing.T) {
+	d, _ := LoadDataset("sentiment")
+	a, b := d.Split(0.25)
+	if len(a.Positive) != 6 || len(b.Positive) != 18 || len(a.Negative) != 6 {
+		t.Fatalf("split sizes %d/%d/%d", len(a.Positive), len(b.Positive), len(a.Negative))
+	}
+	for i := range a.Positive {
+		// Pair i of the train half is pair 4i+3 of the original.
+		if a.Positive[i] != d.Positive[4*i+3] || a.Negative[i] != d.Negative[4*i+3] {
+			t.Errorf("train pair %d is not original pair %d", i, 4*i+3)
+		}
+	}
+	if a.Hash == b.Hash || a.Hash == d.Hash {
+		t.Error("split halves share a hash")
+	}
+}
