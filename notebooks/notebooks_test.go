@@ -30,6 +30,7 @@ package notebooks_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -235,7 +236,7 @@ func run(t *testing.T, bin, path string, params []string) []byte {
 
 // progressTiming is the rate/ETA part of a progress bar's text, e.g.
 // "[00:01<00:00, 65.28 it/s]": timing, not a result.
-var progressTiming = regexp.MustCompile(`\[\d+:\d\d(:\d\d)?<[^\]]*\]|\d+(\.\d+)? ?(it|s)/s`)
+var progressTiming = regexp.MustCompile(`\[\d+:\d\d(:\d\d)?(<|&lt;)[^\]]*\]|\d+(\.\d+)? ?(it|s)/s`)
 
 // outputText flattens one output to comparable text: its type, stream name,
 // text and every MIME representation (images included, as base64), with
@@ -359,6 +360,9 @@ func TestExecution(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Logf("wrote %s", path)
+				if strings.HasPrefix(path, "01-") {
+					writeFigures(t, path, first)
+				}
 				return
 			}
 			if model != "" {
@@ -373,6 +377,9 @@ func TestExecution(t *testing.T) {
 				t.Fatalf("%s has no outputs", path)
 			}
 			compare(t, "committed outputs vs a fresh execution (stale? rerun with STEERBOOK_NB_UPDATE=1)", cellOutputs(t, committed), a)
+			if strings.HasPrefix(path, "01-") {
+				checkFigures(t, path, first)
+			}
 		})
 	}
 }
@@ -408,6 +415,61 @@ func TestRealModelNotebookOnGolden(t *testing.T) {
 	for _, want := range []string{"model " + gm.Hash(), "sentiment.gguf", "reads back with cosine 1.000000"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("notebook 07 on the golden checkpoint: output lacks %q", want)
+		}
+	}
+}
+
+// figures returns the PNG images a notebook displays, in order.
+func figures(t *testing.T, b []byte) [][]byte {
+	t.Helper()
+	var nb notebook
+	if err := json.Unmarshal(b, &nb); err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for _, c := range nb.Cells {
+		for _, o := range c.Outputs {
+			d, ok := o["data"].(map[string]any)
+			if !ok {
+				continue
+			}
+			if s := joinText(d["image/png"]); s != "" {
+				png, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(s, "\n", ""))
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, png)
+			}
+		}
+	}
+	return out
+}
+
+// figurePath is where the README finds the quickstart's k-th figure.
+func figurePath(nb string, k int) string {
+	return filepath.Join("figures", fmt.Sprintf("%s-%d.png", strings.TrimSuffix(nb, ".ipynb"), k+1))
+}
+
+// writeFigures saves the quickstart's figures as PNG files for the README.
+func writeFigures(t *testing.T, nb string, b []byte) {
+	t.Helper()
+	if err := os.MkdirAll("figures", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for k, png := range figures(t, b) {
+		if err := os.WriteFile(figurePath(nb, k), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkFigures requires the README's figure files to be the notebook's figures.
+func checkFigures(t *testing.T, nb string, b []byte) {
+	t.Helper()
+	for k, png := range figures(t, b) {
+		old, err := os.ReadFile(figurePath(nb, k))
+		if err != nil || !bytes.Equal(old, png) {
+			t.Errorf("%s is not figure %d of a fresh execution of %s (rerun with STEERBOOK_NB_UPDATE=1)", figurePath(nb, k), k+1, nb)
 		}
 	}
 }
