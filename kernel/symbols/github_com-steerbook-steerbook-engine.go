@@ -46,7 +46,10 @@ func init() {
 		"WithHook":          reflect.ValueOf(engine.WithHook),
 		"WithInterventions": reflect.ValueOf(engine.WithInterventions),
 		"WithLogits":        reflect.ValueOf(engine.WithLogits),
+		"WithMTP":           reflect.ValueOf(engine.WithMTP),
 		"WithQuantSim":      reflect.ValueOf(engine.WithQuantSim),
+		"WithTokenizer":     reflect.ValueOf(engine.WithTokenizer),
+		"WithTokenizerFile": reflect.ValueOf(engine.WithTokenizerFile),
 		"WithoutTokenizer":  reflect.ValueOf(engine.WithoutTokenizer),
 
 		// type definitions

@@ -10,16 +10,21 @@ import (
 func init() {
 	Symbols["github.com/steerbook/steerbook/steerlib/plot/plot"] = map[string]reflect.Value{
 		// function, constant and variable definitions
+		"ConditionGrid":       reflect.ValueOf(plot.ConditionGrid),
+		"DoseHeatmap":         reflect.ValueOf(plot.DoseHeatmap),
 		"DoseResponse":        reflect.ValueOf(plot.DoseResponse),
 		"ExpertShift":         reflect.ValueOf(plot.ExpertShift),
 		"ExpertUsage":         reflect.ValueOf(plot.ExpertUsage),
 		"Heatmap":             reflect.ValueOf(plot.Heatmap),
 		"LayerCosines":        reflect.ValueOf(plot.LayerCosines),
 		"PCAGrid":             reflect.ValueOf(plot.PCAGrid),
+		"Pareto":              reflect.ValueOf(plot.Pareto),
 		"ProjectionHistogram": reflect.ValueOf(plot.ProjectionHistogram),
 		"Read":                reflect.ValueOf(plot.Read),
+		"ReadVsSteer":         reflect.ValueOf(plot.ReadVsSteer),
 		"SelectionGrid":       reflect.ValueOf(plot.SelectionGrid),
 		"Separability":        reflect.ValueOf(plot.Separability),
+		"Streams":             reflect.ValueOf(plot.Streams),
 		"TokenLayer":          reflect.ValueOf(plot.TokenLayer),
 		"VectorCosines":       reflect.ValueOf(plot.VectorCosines),
 
