@@ -24,7 +24,9 @@ import (
 	"image"
 	"image/png"
 	"reflect"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
@@ -140,10 +142,82 @@ func plainText(v any) string {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() == reflect.Struct || (rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Struct) {
 		if _, ok := v.(fmt.Stringer); !ok {
-			return fmt.Sprintf("%+v", v)
+			return capText(fmt.Sprintf("%+v", v))
 		}
 	}
-	return fmt.Sprintf("%v", v)
+	if (rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array) && !implementsFormatting(v) {
+		var sb strings.Builder
+		summarize(&sb, rv, 0)
+		return capText(sb.String())
+	}
+	return capText(fmt.Sprintf("%v", v))
+}
+
+func implementsFormatting(v any) bool {
+	switch v.(type) {
+	case fmt.Stringer, fmt.Formatter, error:
+		return true
+	}
+	return false
+}
+
+// Long slices (activations, token lists) are summarised like numpy does:
+// the first and last SummaryEdge elements and the length, so that a
+// trailing 512×4096 matrix does not become 40 MB of text on the wire.
+const (
+	summaryThreshold = 200
+	summaryEdge      = 10
+	maxPlainText     = 100000
+)
+
+func summarize(sb *strings.Builder, rv reflect.Value, depth int) {
+	if (rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array) || depth > 8 || (rv.Kind() == reflect.Slice && rv.IsNil()) {
+		if rv.IsValid() && rv.CanInterface() {
+			fmt.Fprintf(sb, "%v", rv.Interface())
+		} else {
+			sb.WriteString("<nil>")
+		}
+		return
+	}
+	if rv.Type().Elem().Kind() == reflect.Uint8 && rv.Len() <= summaryThreshold {
+		fmt.Fprintf(sb, "%v", rv.Interface())
+		return
+	}
+	n := rv.Len()
+	sb.WriteString("[")
+	write := func(i int) {
+		if i > 0 {
+			sb.WriteString(" ")
+		}
+		summarize(sb, rv.Index(i), depth+1)
+	}
+	if n <= summaryThreshold {
+		for i := 0; i < n; i++ {
+			write(i)
+		}
+		sb.WriteString("]")
+		return
+	}
+	for i := 0; i < summaryEdge; i++ {
+		write(i)
+	}
+	sb.WriteString(" ...")
+	for i := n - summaryEdge; i < n; i++ {
+		write(i)
+	}
+	fmt.Fprintf(sb, "] (len %d)", n)
+}
+
+// capText bounds any text rendering.
+func capText(s string) string {
+	if len(s) <= maxPlainText {
+		return s
+	}
+	cut := maxPlainText
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (%d more bytes)", len(s)-cut)
 }
 
 func encodePNG(img image.Image) (string, error) {

@@ -364,3 +364,28 @@ func TestProgressManyShortTasksReuseOutputs(t *testing.T) {
 		t.Errorf("a task a minute later reused an old output: %+v", last)
 	}
 }
+
+func TestLongSlicesAreSummarised(t *testing.T) {
+	big := make([]float32, 100000)
+	for i := range big {
+		big[i] = float32(i)
+	}
+	got := Bundle(big)["text/plain"].(string)
+	want := "[0 1 2 3 4 5 6 7 8 9 ... 99990 99991 99992 99993 99994 99995 99996 99997 99998 99999] (len 100000)"
+	if got != want {
+		t.Errorf("got %q", got)
+	}
+	rows := make([][]float64, 300)
+	for i := range rows {
+		rows[i] = make([]float64, 300)
+	}
+	if got := Bundle(rows)["text/plain"].(string); len(got) > 2000 || !strings.HasSuffix(got, "(len 300)") {
+		t.Errorf("matrix text %d bytes: %.100q", len(got), got)
+	}
+	if got := Bundle([]int{1, 2, 3})["text/plain"]; got != "[1 2 3]" {
+		t.Errorf("short slice %q", got)
+	}
+	if got := Bundle(strings.Repeat("é", 100000))["text/plain"].(string); len(got) > maxPlainText+40 || !strings.Contains(got, "more bytes") {
+		t.Errorf("long string not capped: %d bytes", len(got))
+	}
+}
