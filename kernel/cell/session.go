@@ -44,8 +44,9 @@ type Options struct {
 	// and println. Nil means os.Stdout / os.Stderr.
 	Stdout, Stderr io.Writer
 	// Stdin reads one line from the user (Jupyter's input_request). Cells
-	// call it through display.Input and display.Password. Nil means cells
-	// cannot read input.
+	// reach it through os.Stdin (an io.Reader in cells), fmt.Scan*, and
+	// display.Input / display.Password. Nil means cells cannot read input
+	// (reads return io.EOF).
 	Stdin func(prompt string, password bool) (string, error)
 }
 
@@ -174,11 +175,17 @@ func New(opts Options) (*Session, error) {
 		exports:  interp.Exports{},
 	}
 	s.errw = &panicFilter{w: opts.Stderr}
-	iopts := interp.Options{Stdout: opts.Stdout, Stderr: s.errw, Env: os.Environ()}
+	stdin := &lineReader{read: opts.Stdin}
+	iopts := interp.Options{Stdout: opts.Stdout, Stderr: s.errw, Env: os.Environ(), Stdin: stdin}
 	s.in = interp.New(iopts)
 	// `import "display"` is a shorthand for the display package.
 	alias := interp.Exports{"display/display": symbols.Symbols[displayPath+"/display"]}
-	for _, tbl := range []interp.Exports{stdlib.Symbols, symbols.Symbols, alias, s.runtimeSymbols()} {
+	// os.Stdin in cells reads lines from the front-end (input_request).
+	// yaegi maps it to Options.Stdin only for an *os.File, so the symbol is
+	// replaced by an io.Reader variable (fmt.Scan* already read Options.Stdin).
+	var cellStdin io.Reader = stdin
+	osStdin := interp.Exports{"os/os": {"Stdin": reflect.ValueOf(&cellStdin).Elem()}}
+	for _, tbl := range []interp.Exports{stdlib.Symbols, osStdin, symbols.Symbols, alias, s.runtimeSymbols()} {
 		if err := s.in.Use(tbl); err != nil {
 			return nil, fmt.Errorf("cell: loading symbol tables: %w", err)
 		}
@@ -1684,4 +1691,30 @@ func funcTypeText(c *parsedCell, ft *ast.FuncType) string {
 		text += " (" + strings.Join(res, ", ") + ")"
 	}
 	return text
+}
+
+// lineReader turns the Stdin callback into the io.Reader that cells see as
+// os.Stdin: each time its buffer is empty it asks for one line.
+type lineReader struct {
+	mu   sync.Mutex
+	read func(prompt string, password bool) (string, error)
+	buf  []byte
+}
+
+func (r *lineReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.buf) == 0 {
+		if r.read == nil {
+			return 0, io.EOF
+		}
+		line, err := r.read("", false)
+		if err != nil {
+			return 0, err
+		}
+		r.buf = []byte(line + "\n")
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
 }

@@ -227,6 +227,19 @@ name + fmt.Sprint(err)`, 1)
 	if r.Value != "Ada<nil>" || len(prompts) != 1 || prompts[0] != "name? " {
 		t.Errorf("got %q, prompts %q", r.Value, prompts)
 	}
+	r = mustRun(t, s, `import "bufio"
+import "os"
+line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+line`, 2)
+	if r.Value != "Ada\n" || len(prompts) != 2 {
+		t.Errorf("os.Stdin: got %q, prompts %q", r.Value, prompts)
+	}
+	r = mustRun(t, s, `var who string
+fmt.Scanln(&who)
+who`, 3)
+	if r.Value != "Ada" || len(prompts) != 3 {
+		t.Errorf("fmt.Scanln: got %q, prompts %q", r.Value, prompts)
+	}
 }
 
 func TestDisplayOfCellTypes(t *testing.T) {
