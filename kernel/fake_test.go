@@ -158,12 +158,6 @@ func testPublisher() Publisher     { pubMu.Lock(); defer pubMu.Unlock(); return 
 // startTestKernel starts an in-process kernel on the fake interpreter.
 func startTestKernel(t *testing.T) (*Kernel, *ConnectionInfo) {
 	t.Helper()
-	ci := kerneltest.Connection(t)
-	k, err := Start(context.Background(), ci, Config{NewInterpreter: newFake, SetPublisher: setTestPublisher,
+	return kerneltest.Start(t, Config{NewInterpreter: newFake, SetPublisher: setTestPublisher,
 		Banner: "test", ImplementationVersion: "0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { k.Stop(); k.Wait() })
-	return k, ci
 }

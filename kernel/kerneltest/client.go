@@ -269,3 +269,24 @@ func (e Exec) OfType(t string) []*kernel.Message {
 	}
 	return out
 }
+
+// Start starts a kernel on free loopback ports and stops it when the test
+// ends. It retries with new ports when another process took one between the
+// probe and the bind (tests of several packages run at once).
+func Start(t testing.TB, cfg kernel.Config) (*kernel.Kernel, *kernel.ConnectionInfo) {
+	t.Helper()
+	var err error
+	for range 5 {
+		ci := Connection(t)
+		var k *kernel.Kernel
+		if k, err = kernel.Start(context.Background(), ci, cfg); err == nil {
+			t.Cleanup(func() { k.Stop(); k.Wait() })
+			return k, ci
+		}
+		if !strings.Contains(err.Error(), "binding") {
+			break
+		}
+	}
+	t.Fatal(err)
+	return nil, nil
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -19,13 +18,8 @@ import (
 // cmdKernel wires it (without fd capture, which would swallow test output).
 func startCellKernel(t *testing.T) *kerneltest.Client {
 	t.Helper()
-	ci := kerneltest.Connection(t)
-	k, err := kernel.Start(context.Background(), ci, kernel.Config{NewInterpreter: newCellInterpreter, Render: render,
+	_, ci := kerneltest.Start(t, kernel.Config{NewInterpreter: newCellInterpreter, Render: render,
 		SetPublisher: func(p kernel.Publisher) { display.SetPublisher(p) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { k.Stop(); k.Wait() })
 	return kerneltest.Dial(t, ci)
 }
 
