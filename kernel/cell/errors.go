@@ -151,11 +151,17 @@ func (s *Session) translate(err error, trace []string, c *parsedCell, n int) err
 			msg = msg[len(m[0]):]
 		}
 	}
+	if rest, ok := strings.CutPrefix(msg, "CFG post-order panic: "); ok {
+		msg = rest
+		if m := posPrefix.FindStringSubmatch(msg); m != nil {
+			msg = msg[len(m[0]):]
+		}
+	}
 	if isNilType(msg) {
 		return s.nilType(c, n, line)
 	}
 	name := "CompileError"
-	if strings.Contains(msg, "definition loop") {
+	if strings.Contains(msg, "definition loop") || strings.HasPrefix(msg, "incomplete type ") {
 		// yaegi says this when a declaration uses a name it cannot
 		// resolve; name the culprit when the cell shows one.
 		if u := s.undefinedIn(c); len(u) > 0 {
@@ -244,8 +250,10 @@ func explainCompile(msg string, c *parsedCell, line int) (string, bool) {
 	switch {
 	case strings.Contains(msg, "undefined type for"):
 		return msg + ": yaegi v0.16.1 cannot infer the type arguments of this generic call (variadic generic functions and some nested calls are not inferred). Instantiate it explicitly, e.g. `Sum[float64](1.5, 2.5)`", true
-	case (strings.Contains(msg, "constant definition loop") || strings.Contains(msg, "variable definition loop")) && strings.Contains(c.src, "["):
+	case (strings.Contains(msg, "constant definition loop") || strings.Contains(msg, "variable definition loop")) && usesGenerics(c):
 		return msg + ": yaegi v0.16.1 mis-handles this generic declaration or call. Instantiate generic functions and types explicitly (`NewMatrix[float64](2, 3)`), or use a non-generic version", true
+	case strings.Contains(msg, "constant definition loop") || strings.Contains(msg, "variable definition loop"):
+		return msg + ": yaegi v0.16.1 could not type this top-level declaration. Give the variable its type (`var x T = ...`), or compute it inside a function", true
 	case strings.Contains(msg, "unable to find source related to"):
 		if m := regexp.MustCompile(`related to: "([^"]*)"`).FindStringSubmatch(msg); m != nil {
 			msg = fmt.Sprintf("package %q is not available in this kernel", m[1])
@@ -268,4 +276,28 @@ func explainRuntime(msg string) string {
 		return msg + " (index out of range)"
 	}
 	return msg
+}
+
+// usesGenerics reports whether the cell declares generic functions or
+// types, or instantiates something explicitly.
+func usesGenerics(c *parsedCell) bool {
+	found := false
+	for _, u := range c.units {
+		ast.Inspect(u.node(), func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.FuncDecl:
+				if x.Type.TypeParams != nil {
+					found = true
+				}
+			case *ast.TypeSpec:
+				if x.TypeParams != nil {
+					found = true
+				}
+			case *ast.IndexListExpr:
+				found = true
+			}
+			return !found
+		})
+	}
+	return found
 }

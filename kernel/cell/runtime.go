@@ -122,6 +122,17 @@ func (s *Session) runtimeSymbols() interp.Exports {
 		}),
 		"Clear": reflect.ValueOf(clearValue),
 		"At":    reflect.ValueOf(func(line int) { s.atLine.Store(int64(line)) }),
+		"Keep": reflect.ValueOf(func(vs ...any) {
+			s.capMu.Lock()
+			s.kept = append([]any(nil), vs...)
+			s.keptAll = s.kept
+			s.capMu.Unlock()
+		}),
+		"Kept": reflect.ValueOf(func(i int) any {
+			s.capMu.Lock()
+			defer s.capMu.Unlock()
+			return s.keptAll[i]
+		}),
 	}}
 }
 

@@ -99,6 +99,8 @@ type Session struct {
 
 	capMu    sync.Mutex
 	captured []captured
+	kept     []any // values of a typed definition (typedefine.go)
+	keptAll  []any
 
 	panicMu      sync.Mutex
 	panicHandler func(error)
@@ -289,6 +291,18 @@ type chunk struct {
 	after func() // runs when the chunk succeeded: records definitions
 	soft  bool   // failure is a note on stderr, not a cell error (re-binding callers)
 	cell  int    // cell the text comes from, when not the running one
+	// pieces are the top-level items of a statements chunk, for running
+	// them one by one when yaegi cannot type the chunk (see runPieces).
+	pieces []piece
+}
+
+// piece is one top-level item of a statements chunk.
+type piece struct {
+	start, end int
+	text       string
+	// For a top-level `a, b := x, y`: the names and the rendered right side.
+	lhs []string
+	rhs string
 }
 
 type cellPlan struct {
@@ -358,6 +372,9 @@ func (s *Session) run(ctx context.Context, ch *chunk, c *parsedCell, n int) erro
 		cn = ch.cell
 	}
 	prog, err := s.compile(ch, cn)
+	if err != nil && strings.Contains(err.Error(), "definition loop") && len(ch.pieces) > 0 {
+		return s.runPieces(ctx, ch, c, n)
+	}
 	if err != nil {
 		if ch.soft {
 			fmt.Fprintf(s.opts.Stderr, "note: %s: %v\n", ch.what, err)
@@ -836,6 +853,7 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 		after      []func()
 		cut        bool     // start a new chunk at this item
 		rebind     []*chunk // chunks to run right after this item
+		u          *unit    // the top-level statement, if the item is one
 	}
 	var items []item
 	emitted := map[int]bool{}
@@ -879,7 +897,7 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 			items = append(items, item{start: u.start, end: u.end, text: tmp})
 			items = append(items, item{start: u.start, end: u.end, text: decl, after: after, cut: true})
 		} else {
-			items = append(items, item{start: u.start, end: u.end, text: render(u.start, u.end), after: after})
+			items = append(items, item{start: u.start, end: u.end, text: render(u.start, u.end), after: after, u: u})
 		}
 		if rd := redeclared(u); len(rd) > 0 {
 			items[len(items)-1].rebind = s.rebindChunks(rd, cellFuncs, cellMethods)
@@ -898,26 +916,45 @@ func (s *Session) plan(c *parsedCell, es *edits, n int) (*cellPlan, error) {
 	// item starts before the previous one.
 	var cur *chunkBuilder
 	var curAfter []func()
+	var curPieces []piece
+	flushStmts := func() {
+		if cur != nil {
+			add(cur, true, "statements", curAfter)
+			if !cur.empty() {
+				p.chunks[len(p.chunks)-1].pieces = curPieces
+			}
+		}
+		cur, curAfter, curPieces = nil, nil, nil
+	}
 	prevEnd := -1
 	for _, it := range items {
 		if cur == nil || it.start < prevEnd || it.cut {
-			if cur != nil {
-				add(cur, true, "statements", curAfter)
-			}
-			cur, curAfter = newChunk(src), nil
+			flushStmts()
+			cur = newChunk(src)
 		}
 		cur.put(it.start, it.end, it.text)
 		curAfter = append(curAfter, it.after...)
+		pc := piece{start: it.start, end: it.end, text: it.text}
+		if it.u != nil {
+			if as, ok := it.u.stmt.(*ast.AssignStmt); ok && as.Tok == token.DEFINE && !it.cut {
+				for _, l := range as.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						pc.lhs = append(pc.lhs, id.Name)
+					}
+				}
+				if len(pc.lhs) == len(as.Lhs) {
+					pc.rhs = render(c.off(as.Rhs[0].Pos()), c.off(as.Rhs[len(as.Rhs)-1].End()))
+				}
+			}
+		}
+		curPieces = append(curPieces, pc)
 		prevEnd = it.end
 		if len(it.rebind) > 0 {
-			add(cur, true, "statements", curAfter)
-			cur, curAfter = nil, nil
+			flushStmts()
 			p.chunks = append(p.chunks, it.rebind...)
 		}
 	}
-	if cur != nil {
-		add(cur, true, "statements", curAfter)
-	}
+	flushStmts()
 	if len(calls) > 0 {
 		sort.SliceStable(calls, func(i, j int) bool { return calls[i] != "__sbMain" && calls[j] == "__sbMain" })
 		call := newChunk(src)
