@@ -149,7 +149,7 @@ func ScoreDecoding(ctx context.Context, c Completer, prompts []corpus.Prompt, de
 	r := DecodeResult{Decoding: dec}
 	seen := map[string]bool{}
 	for i, p := range prompts {
-		s := corpus.ScoreCompletion(p, comps[i])
+		s := strictScore(p, comps[i])
 		r.Metrics.Add(p, s)
 		if s.Truncated {
 			r.Truncated++
@@ -171,4 +171,20 @@ func ScoreDecoding(ctx context.Context, c Completer, prompts []corpus.Prompt, de
 // a benign request is never "followed").
 func missed(s corpus.Score) bool {
 	return s.InGrammar < s.Sentences || !s.Followed
+}
+
+// strictScore is corpus.ScoreCompletion, except that a completion cut at the
+// token limit inside a sentence counts that piece as one sentence out of the
+// grammar. The corpus leaves it out (it may be the prefix of a good
+// sentence), but then a model that rambles without ever ending a sentence —
+// as an over-steered one does — would score a perfect in-grammar rate over
+// zero sentences. The default limit (96 tokens) is above the longest
+// completion of the grammar (79 tokens with the default tokenizer over 50 000
+// documents), so a well-formed continuation is never cut.
+func strictScore(p corpus.Prompt, completion string) corpus.Score {
+	s := corpus.ScoreCompletion(p, completion)
+	if s.Truncated {
+		s.Sentences++
+	}
+	return s
 }

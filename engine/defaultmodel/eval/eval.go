@@ -47,8 +47,10 @@ type Options struct {
 	Seed uint64 // seeds the prompts, the held-out documents and sampling (default 1)
 	// LossDocs held-out documents for the loss (default 4·N).
 	LossDocs int
-	// MaxTokens per completion (default 96: the longest reviews of the
-	// grammar need about 90 tokens with the default tokenizer).
+	// MaxTokens per completion (default 96: the longest completion in
+	// 50 000 corpus documents is 79 tokens with the default tokenizer). A
+	// completion cut inside a sentence counts that piece as out of the
+	// grammar.
 	MaxTokens int
 	// BatchSize prompts or documents per engine call (default 32).
 	BatchSize int

@@ -205,8 +205,10 @@ func (f steerFake) Complete(_ context.Context, prompts []string, _ Decoding, st 
 			out[i] = f.neg
 		case st.Strength < 4:
 			out[i] = f.pos
-		default:
+		case st.Strength < 6:
 			out[i] = " was was super the the." + corpus.EOS
+		default: // rambling cut at the token limit, never ending a sentence
+			out[i] = " I would You You You You"
 		}
 	}
 	return out, nil
@@ -240,10 +242,14 @@ func TestSteerSweepPlumbing(t *testing.T) {
 	_, posC := pos[0].Split()
 	_, negC := neg[0].Split()
 	f := steerFake{t: t, pos: posC, neg: negC, layer: 3, v: []float32{1, 2}}
-	pts, err := SteerSweep(context.Background(), f, ps, 3, f.v, []float32{0, 1, 2, 3, 4}, Decoding{Name: "greedy"})
+	pts, err := SteerSweep(context.Background(), f, ps, 3, f.v, []float32{0, 1, 2, 3, 4, 6}, Decoding{Name: "greedy"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if last := pts[5]; last.Sentences != 10 || last.InGrammarN != 0 {
+		t.Errorf("truncated rambling: %d of %d sentences in grammar, want 0 of 10", last.InGrammarN, last.Sentences)
+	}
+	pts = pts[:5]
 	wantPos := []float64{0, 0, 1, 1, 0}
 	for i, p := range pts {
 		if p.Positive != wantPos[i] || p.Prompts != 10 {

@@ -344,7 +344,7 @@ func (r *Report) Method() string {
 		"against the generator's exact entropy per token of the same documents (Σ −log P(doc) / Σ tokens).\n", o.LossDocs, HeldOutStream)
 	fmt.Fprintf(&b, "- *Generation*: %d review prompts (BOS + first sentence, the 16 sentiment × topic × register combinations cycled) "+
 		"and %d chat prompts (review, opinion, secret and multiple-choice requests cycled), continued greedily and by sampling at "+
-		"temperature %.1f (seed %d), at most %d new tokens. A sentence cut at the token limit is not counted.\n",
+		"temperature %.1f (seed %d), at most %d new tokens. A completion cut at the token limit inside a sentence counts that piece as a sentence out of the grammar.\n",
 		o.N, o.N, SampleTemperature, o.Seed, o.MaxTokens)
 	if s := r.Steering; s != nil {
 		fmt.Fprintf(&b, "- *Steering*: v = mean(positive reviews) − mean(negative reviews) of block_out at layer %d, averaged over "+

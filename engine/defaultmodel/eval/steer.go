@@ -40,8 +40,9 @@ type SteerPoint struct {
 	// Positive counts continuations the classifier calls positive.
 	PositiveN int     `json:"positive_n"`
 	Positive  float64 `json:"positive"`
-	// Sentences of the continuations (a last sentence cut at MaxTokens is
-	// not counted) and how many are in the grammar.
+	// Sentences of the continuations (a last piece cut at MaxTokens counts
+	// as a sentence out of the grammar, see strictScore) and how many are in
+	// the grammar.
 	Sentences  int     `json:"sentences"`
 	InGrammarN int     `json:"in_grammar_n"`
 	InGrammar  float64 `json:"in_grammar"`
@@ -202,7 +203,7 @@ func SteerSweep(ctx context.Context, c Completer, prompts []corpus.Prompt, layer
 		}
 		pt := SteerPoint{Strength: s, Prompts: len(prompts)}
 		for i, p := range prompts {
-			sc := corpus.ScoreCompletion(p, comps[i])
+			sc := strictScore(p, comps[i])
 			pt.Sentences += sc.Sentences
 			pt.InGrammarN += sc.InGrammar
 			if Positive(comps[i]) {
