@@ -45,6 +45,9 @@ type rewriter struct {
 	// variables declared in the cell (:=, var, parameters, range), for
 	// evaluating `go f(x)` arguments at the go statement.
 	vars map[string]bool
+	// statement lists, for the tuple-assignment rewrite that runs last
+	// (it renders the other edits into its replacement).
+	lists [][]ast.Stmt
 }
 
 func (c *parsedCell) rewrite(scope scopeInfo, cellN int) (*edits, []error) {
@@ -106,6 +109,9 @@ func (c *parsedCell) rewrite(scope scopeInfo, cellN int) (*edits, []error) {
 			r.topLevel(u.stmt)
 		}
 		ast.Inspect(u.node(), r.visit)
+	}
+	for _, l := range r.lists {
+		r.tupleAssigns(l)
 	}
 	return r.es, r.unsupported
 }
@@ -173,6 +179,12 @@ func (r *rewriter) visit(n ast.Node) bool {
 		r.goStmt(n)
 	case *ast.TypeSwitchStmt:
 		r.typeSwitch(n)
+	case *ast.BlockStmt:
+		r.lists = append(r.lists, n.List)
+	case *ast.CaseClause:
+		r.lists = append(r.lists, n.Body)
+	case *ast.CommClause:
+		r.lists = append(r.lists, n.Body)
 	case *ast.RangeStmt:
 		r.rangeStmt(n)
 	case *ast.ForStmt:
@@ -679,4 +691,94 @@ func (r *rewriter) hasMethods(name string) bool {
 		}
 	}
 	return r.scope.typeHasMethods(name)
+}
+
+// tupleAssigns rewrites `a[i].X, a[i].Y = f(), g()` into temporaries and
+// single assignments: yaegi v0.16.1 loses the first target of a tuple
+// assignment to fields or elements when the right side has calls. Only
+// statements of a statement list are rewritten (not a for loop's post
+// statement), and only when no plain variable assigned in the tuple is
+// used by another target (whose operands Go evaluates before assigning).
+func (r *rewriter) tupleAssigns(list []ast.Stmt) {
+	for _, st := range list {
+		as, ok := st.(*ast.AssignStmt)
+		if !ok || as.Tok != token.ASSIGN || len(as.Lhs) < 2 || len(as.Lhs) != len(as.Rhs) {
+			continue
+		}
+		plain := map[string]bool{}
+		complexTarget := false
+		for _, l := range as.Lhs {
+			if id, ok := l.(*ast.Ident); ok {
+				plain[id.Name] = true
+			} else {
+				complexTarget = true
+			}
+		}
+		if !complexTarget {
+			continue
+		}
+		clash := false
+		for _, l := range as.Lhs {
+			if _, ok := l.(*ast.Ident); ok {
+				continue
+			}
+			for id := range identsIn(l) {
+				if plain[id] {
+					clash = true
+				}
+			}
+		}
+		start, end := r.c.off(as.Pos()), r.c.off(as.End())
+		if clash {
+			continue
+		}
+		render := func(e ast.Expr) string { return r.es.render(r.c.src, r.c.off(e.Pos()), r.c.off(e.End())) }
+		// Constants are assigned directly (a temporary would give them
+		// their default type); everything else goes through temporaries.
+		var tmps, vals, sets, consts []string
+		for i, l := range as.Lhs {
+			if id, ok := l.(*ast.Ident); ok && id.Name == "_" {
+				if !isConstLit(as.Rhs[i]) {
+					tmps, vals = append(tmps, "_"), append(vals, render(as.Rhs[i]))
+				}
+				continue
+			}
+			if isConstLit(as.Rhs[i]) {
+				consts = append(consts, fmt.Sprintf("%s = %s", render(l), render(as.Rhs[i])))
+				continue
+			}
+			t := fmt.Sprintf("__sbA%d_%d", start, i)
+			tmps, vals = append(tmps, t), append(vals, render(as.Rhs[i]))
+			sets = append(sets, fmt.Sprintf("%s = %s", render(l), t))
+		}
+		var parts []string
+		if len(sets) > 0 {
+			parts = append(parts, fmt.Sprintf("%s := %s", strings.Join(tmps, ", "), strings.Join(vals, ", ")))
+		} else if len(vals) > 0 {
+			parts = append(parts, fmt.Sprintf("%s = %s", strings.Join(tmps, ", "), strings.Join(vals, ", ")))
+		}
+		parts = append(parts, sets...)
+		parts = append(parts, consts...)
+		text := strings.Join(parts, "; ")
+		r.es.add(start, end, text)
+	}
+}
+
+// isConstLit reports a literal (possibly signed or parenthesised).
+func isConstLit(e ast.Expr) bool {
+	for {
+		switch x := e.(type) {
+		case *ast.BasicLit:
+			return true
+		case *ast.ParenExpr:
+			e = x.X
+		case *ast.UnaryExpr:
+			if x.Op != token.SUB && x.Op != token.ADD {
+				return false
+			}
+			e = x.X
+		default:
+			return false
+		}
+	}
 }
