@@ -13,40 +13,32 @@ import (
 // Progress is a progress bar that updates one output in place: a label, a
 // bar, the count, the rate and the remaining time. It implements
 // progress.Reporter, so engine and steerlib loops draw it through the cell's
-// context. Redraws are limited to one per Interval, so a loop that reports
-// every step never floods the front-end. Tasks nest: a Start while a task
-// runs opens a second bar below it (a sweep over layers that runs forward
-// passes with their own progress); Finish closes the innermost.
+// context.
+//
+// One output per outermost task: a task started while another runs (a
+// forward pass inside an extraction) is drawn as a second line of the same
+// output and disappears when it finishes, and tasks that follow each other
+// quickly reuse the output. Redraws are limited to one per Interval, so a
+// loop that reports every step never floods the front-end. The final
+// drawing of a task holds no timing ("extract: 100%|███| 5/5"), so a
+// notebook's saved outputs do not change from run to run; the elapsed time
+// and rate go to the output's metadata under "steerbook".
 type Progress struct {
-	// Interval is the least time between two redraws of a bar (default
-	// 200 ms).
+	// Interval is the least time between two redraws (default 200 ms).
 	Interval time.Duration
 	// Width is the number of bar cells in the text rendering (default 30).
 	Width int
 
-	mu    sync.Mutex
-	now   func() time.Time
-	stack []*bar
-	draws int
-	// slots remembers, per nesting depth, the output of the last bar, so
-	// that a loop that starts many short tasks (a forward pass per batch)
-	// redraws one output instead of adding one per task.
-	slots []slot
+	mu       sync.Mutex
+	now      func() time.Time
+	stack    []*bar
+	draws    int
+	id       string    // the current output
+	last     time.Time // its last redraw
+	finished time.Time // when its outermost task finished
 }
-
-type slot struct {
-	id       string
-	finished time.Time
-	last     time.Time // last redraw of this output
-}
-
-// reuseWithin is how soon after a bar finished a new task at the same
-// depth takes over its output instead of opening a new one.
-const reuseWithin = 2 * time.Second
 
 type bar struct {
-	id       string
-	depth    int
 	label    string
 	total    int
 	done     int
@@ -56,52 +48,46 @@ type bar struct {
 
 var _ progress.Reporter = (*Progress)(nil)
 
+// reuseWithin is how soon after a task finished the next outermost task
+// takes over its output instead of opening a new one.
+const reuseWithin = 2 * time.Second
+
 // NewProgress returns a reporter that draws nothing until Start.
 func NewProgress() *Progress {
 	return &Progress{Interval: 200 * time.Millisecond, Width: 30, now: time.Now}
 }
 
-// Start begins a task of total steps (0: unknown) and shows its bar.
+// Start begins a task of total steps (0: unknown).
 func (p *Progress) Start(label string, total int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	d := len(p.stack)
-	b := &bar{label: label, total: total, start: now, depth: d}
-	update := false
-	if d < len(p.slots) && p.slots[d].id != "" && (d > 0 || now.Sub(p.slots[d].finished) < reuseWithin) {
-		// Nested tasks always redraw their depth's output; top-level
-		// tasks do when they follow each other quickly.
-		b.id, update = p.slots[d].id, true
-	} else {
-		b.id = NewID()
+	p.stack = append(p.stack, &bar{label: label, total: total, start: now})
+	if len(p.stack) > 1 {
+		p.drawLocked(false, false)
+		return
 	}
-	for len(p.slots) <= d {
-		p.slots = append(p.slots, slot{})
+	if p.id != "" && now.Sub(p.finished) < reuseWithin {
+		p.drawLocked(true, false)
+		return
 	}
-	last := p.slots[d].last
-	if !update {
-		last = time.Time{}
-	}
-	p.slots[d] = slot{id: b.id, last: last}
-	p.stack = append(p.stack, b)
-	p.drawLocked(b, update, !update)
+	p.id = NewID()
+	p.drawLocked(false, true)
 }
 
-// Update reports that done steps of the innermost task are complete. It
-// redraws at most once per Interval.
+// Update reports that done steps of the innermost task are complete.
 func (p *Progress) Update(done int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.stack) == 0 {
 		return
 	}
-	b := p.stack[len(p.stack)-1]
-	b.done = done
-	p.drawLocked(b, true, false)
+	p.stack[len(p.stack)-1].done = done
+	p.drawLocked(true, false)
 }
 
-// Finish draws the final state of the innermost task and closes it.
+// Finish ends the innermost task. The end of the outermost task is always
+// drawn, without timing.
 func (p *Progress) Finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -109,12 +95,15 @@ func (p *Progress) Finish() {
 		return
 	}
 	b := p.stack[len(p.stack)-1]
-	p.stack = p.stack[:len(p.stack)-1]
 	b.finished = true
-	// The outermost bar always shows its final state; nested ones obey the
-	// rate limit (the next redraw of their output shows the truth).
-	p.drawLocked(b, true, b.depth == 0)
-	p.slots[b.depth].finished = p.now()
+	if len(p.stack) > 1 {
+		p.stack = p.stack[:len(p.stack)-1]
+		p.drawLocked(true, false)
+		return
+	}
+	p.drawLocked(true, true)
+	p.stack = nil
+	p.finished = p.now()
 }
 
 // Close finishes every task that was started and not finished (a cell that
@@ -131,25 +120,37 @@ func (p *Progress) Close() {
 	}
 }
 
-// Draws reports how many times bars were published (for tests).
+// Draws reports how many times the output was published (for tests).
 func (p *Progress) Draws() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.draws
 }
 
-// drawLocked publishes b unless its output was redrawn less than Interval
-// ago (force skips the check).
-func (p *Progress) drawLocked(b *bar, update, force bool) {
+// drawLocked publishes the stack unless the output was redrawn less than
+// Interval ago (force skips the check).
+func (p *Progress) drawLocked(update, force bool) {
 	now := p.now()
-	sl := &p.slots[b.depth]
-	if !force && now.Sub(sl.last) < p.Interval {
+	if !force && now.Sub(p.last) < p.Interval {
 		return
 	}
-	sl.last = now
+	p.last = now
 	p.draws++
-	text, h := p.render(b)
-	publish(map[string]any{"text/plain": text, "text/html": h}, nil, b.id, update)
+	var texts, htmls []string
+	for _, b := range p.stack {
+		t, h := p.render(b)
+		texts = append(texts, t)
+		htmls = append(htmls, h)
+	}
+	outer := p.stack[0]
+	elapsed := now.Sub(outer.start).Seconds()
+	meta := map[string]any{"steerbook": map[string]any{
+		"progress":  outer.label,
+		"done":      outer.done,
+		"total":     outer.total,
+		"elapsed_s": elapsed,
+	}}
+	publish(map[string]any{"text/plain": strings.Join(texts, "\n"), "text/html": strings.Join(htmls, "")}, meta, p.id, update)
 }
 
 func fmtDur(d time.Duration) string {
@@ -163,7 +164,8 @@ func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%02d:%02d", s/60, s%60)
 }
 
-// render returns the text and HTML renderings of a bar.
+// render returns the text and HTML renderings of a bar: with elapsed time,
+// rate and ETA while it runs, without them once it finished.
 func (p *Progress) render(b *bar) (string, string) {
 	elapsed := p.now().Sub(b.start)
 	rate := 0.0
@@ -187,9 +189,12 @@ func (p *Progress) render(b *bar) (string, string) {
 		width = 30
 	}
 	if b.total <= 0 {
-		text := fmt.Sprintf("%s%d [%s, %s]", label, b.done, fmtDur(elapsed), rateS)
-		h := fmt.Sprintf(`<div><span>%s</span> <progress></progress> <code>%d [%s, %s]</code></div>`,
-			html.EscapeString(label), b.done, fmtDur(elapsed), rateS)
+		stats := fmt.Sprintf("%d [%s, %s]", b.done, fmtDur(elapsed), rateS)
+		if b.finished {
+			stats = fmt.Sprintf("%d done", b.done)
+		}
+		text := label + stats
+		h := fmt.Sprintf(`<div><span>%s</span> <progress></progress> <code>%s</code></div>`, html.EscapeString(label), html.EscapeString(stats))
 		return text, h
 	}
 	frac := float64(b.done) / float64(b.total)
@@ -200,10 +205,10 @@ func (p *Progress) render(b *bar) (string, string) {
 	if rate > 0 {
 		eta = fmtDur(time.Duration(float64(b.total-b.done) / rate * float64(time.Second)))
 	}
-	if b.finished && b.done >= b.total {
-		eta = fmtDur(0)
-	}
 	stats := fmt.Sprintf("%d/%d [%s<%s, %s]", b.done, b.total, fmtDur(elapsed), eta, rateS)
+	if b.finished {
+		stats = fmt.Sprintf("%d/%d", b.done, b.total)
+	}
 	text := fmt.Sprintf("%s%3d%%|%s| %s", label, int(frac*100), barText, stats)
 	h := fmt.Sprintf(`<div><span>%s</span> <progress value="%d" max="%d" style="width:20em"></progress> <code>%3d%% %s</code></div>`,
 		html.EscapeString(label), b.done, b.total, int(frac*100), html.EscapeString(stats))
