@@ -17,11 +17,13 @@ type Decoding struct {
 }
 
 // Steer is an additive steering vector: Strength·Vector added to the four
-// streams at block_out of Layer, at every position of prompt and completion.
+// streams at block_out of Layer, at every position of prompt and completion
+// (Phase 0), or only in the prefill of the prompt or only while decoding.
 type Steer struct {
 	Layer    int
 	Vector   []float32
 	Strength float32
+	Phase    engine.Phase
 }
 
 // Completer continues prompts. Prompts are the exact text given to the model
@@ -51,8 +53,9 @@ func (c engineCompleter) Complete(ctx context.Context, prompts []string, dec Dec
 		if len(steer.Vector) != c.m.Dim() {
 			return nil, fmt.Errorf("eval: steering vector has %d values, the model's hidden size is %d", len(steer.Vector), c.m.Dim())
 		}
-		opt.Interventions = []engine.Intervention{
-			engine.AddVector(engine.SiteBlockOut, []int{steer.Layer}, steer.Vector, steer.Strength)}
+		iv := engine.AddVector(engine.SiteBlockOut, []int{steer.Layer}, steer.Vector, steer.Strength)
+		iv.Phase = steer.Phase
+		opt.Interventions = []engine.Intervention{iv}
 	}
 	out := make([]string, 0, len(prompts))
 	for lo := 0; lo < len(prompts); lo += c.batch {

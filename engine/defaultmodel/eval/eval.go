@@ -76,6 +76,12 @@ type SteerOptions struct {
 	// DefaultStrengths). Strength 1 moves the negative mean onto the positive
 	// one at the steered layer.
 	Strengths []float32
+	// Phase limits the vector to the prompt's prefill or to decoding; 0 adds
+	// it at every position, prompt and continuation (issue 4's check).
+	Phase engine.Phase
+	// Variants also runs the sweep at both middle layers × {every position,
+	// prompt only, continuation only}, reported for information only.
+	Variants bool
 }
 
 // DefaultStrengths is the default strength sweep of the steering check.
@@ -125,13 +131,16 @@ func Decodings(seed uint64, maxTokens int) []Decoding {
 
 // Report is the result of an evaluation.
 type Report struct {
-	Model     string         `json:"model"` // folder or "default", with the content hash
-	Options   Options        `json:"options"`
-	Loss      *LossResult    `json:"loss,omitempty"`
-	Decoding  []DecodeResult `json:"decoding,omitempty"`
-	Steering  *SteerResult   `json:"steering,omitempty"`
-	Elapsed   time.Duration  `json:"elapsed_ns"`
-	StartedAt time.Time      `json:"started_at"`
+	Model    string         `json:"model"` // folder or "default", with the content hash
+	Options  Options        `json:"options"`
+	Loss     *LossResult    `json:"loss,omitempty"`
+	Decoding []DecodeResult `json:"decoding,omitempty"`
+	Steering *SteerResult   `json:"steering,omitempty"`
+	// SteeringVariants are other layers and phases, for information; they
+	// are not checks.
+	SteeringVariants []*SteerResult `json:"steering_variants,omitempty"`
+	Elapsed          time.Duration  `json:"elapsed_ns"`
+	StartedAt        time.Time      `json:"started_at"`
 }
 
 // Run evaluates m: held-out loss, both decodings of the review and chat
@@ -184,6 +193,17 @@ func Run(ctx context.Context, m *engine.Model, name string, opt Options) (*Repor
 		r.Steering = s
 		for _, p := range s.Points {
 			logf("steer strength %g: positive %.3f, in grammar %.3f", p.Strength, p.Positive, p.InGrammar)
+		}
+		if opt.Steering.Variants {
+			vs, err := SteeringVariants(ctx, m, c, opt, VariantLayers(m.NumLayers()),
+				[]engine.Phase{0, engine.Prefill, engine.Decode})
+			if err != nil {
+				return nil, err
+			}
+			r.SteeringVariants = vs
+			for _, v := range vs {
+				logf("steering variant layer %d, %s: %s", v.Layer, v.Phase, v.Verdict())
+			}
 		}
 	}
 	r.Elapsed = time.Since(t0)

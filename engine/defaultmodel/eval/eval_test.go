@@ -242,7 +242,7 @@ func TestSteerSweepPlumbing(t *testing.T) {
 	_, posC := pos[0].Split()
 	_, negC := neg[0].Split()
 	f := steerFake{t: t, pos: posC, neg: negC, layer: 3, v: []float32{1, 2}}
-	pts, err := SteerSweep(context.Background(), f, ps, 3, f.v, []float32{0, 1, 2, 3, 4, 6}, Decoding{Name: "greedy"})
+	pts, err := SteerSweep(context.Background(), f, ps, 3, f.v, []float32{0, 1, 2, 3, 4, 6}, 0, Decoding{Name: "greedy"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,22 @@ func TestReportRendering(t *testing.T) {
 	r := &Report{Model: "m", Decoding: []DecodeResult{d},
 		Loss:     &LossResult{Docs: 1, Tokens: 10, Loss: 1.2, Entropy: 1, Excess: 0.2},
 		Steering: &SteerResult{Layer: 1, Best: -1, Points: []SteerPoint{{Strength: 0, Prompts: 2, Sentences: 4, InGrammarN: 4, InGrammar: 1, Example: "a|b<c>"}}}}
+	nChecks := len(r.Checks())
+	r.SteeringVariants = []*SteerResult{{Layer: 2, Phase: "prompt only", Best: 0,
+		Points: []SteerPoint{{Strength: 16, Prompts: 2, PositiveN: 2, Positive: 1, Sentences: 4, InGrammarN: 4, InGrammar: 1}}}}
+	if len(r.Checks()) != nChecks || r.Pass() {
+		t.Errorf("a steering variant changed the checks")
+	}
+	if got := VariantLayers(6); len(got) != 2 || got[0] != 2 || got[1] != 3 {
+		t.Errorf("VariantLayers(6) = %v", got)
+	}
+	if got := VariantLayers(5); len(got) != 1 || got[0] != 2 {
+		t.Errorf("VariantLayers(5) = %v", got)
+	}
 	txt := r.String()
+	if !strings.Contains(txt, "Steering variants") || !strings.Contains(txt, "16 (positive 1.000, in grammar 1.000)") {
+		t.Errorf("text report lacks the variants:\n%s", txt)
+	}
 	for _, want := range []string{"FAIL held-out loss", "PASS greedy: sentences in the grammar", "+20.0%", "FAIL steering: negative → positive"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("text report lacks %q:\n%s", want, txt)

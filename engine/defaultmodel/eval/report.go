@@ -178,8 +178,8 @@ func (r *Report) tables() []table {
 	}
 	if s := r.Steering; s != nil {
 		t := table{Title: fmt.Sprintf("Steering: difference-of-means sentiment vector at block_out of layer %d "+
-			"(‖v‖ = %.3f, mean ‖x‖ = %.3f, %d reviews per side), %s decoding of negative review prompts",
-			s.Layer, s.VectorNorm, s.ActivationNorm, s.Contrast, s.Decoding.Name),
+			"(‖v‖ = %.3f, mean ‖x‖ = %.3f, %d reviews per side), added to %s, %s decoding of negative review prompts",
+			s.Layer, s.VectorNorm, s.ActivationNorm, s.Contrast, s.Phase, s.Decoding.Name),
 			Head: []string{"strength", "classified positive", "sentences in grammar", "both targets", "first continuation"}}
 		for _, p := range s.Points {
 			t.Rows = append(t.Rows, []string{fmt.Sprint(p.Strength),
@@ -189,7 +189,45 @@ func (r *Report) tables() []table {
 		}
 		ts = append(ts, t)
 	}
+	if len(r.SteeringVariants) > 0 {
+		t := table{Title: "Steering variants (information only, not checks): the same vector and sweep at other layers and positions",
+			Head: []string{"layer", "added to", "first strength meeting both targets", "most positive with ≥ 0.90 in grammar"}}
+		for _, v := range r.SteeringVariants {
+			first := "none"
+			if v.Best >= 0 {
+				p := v.Points[v.Best]
+				first = fmt.Sprintf("%g (positive %.3f, in grammar %.3f)", p.Strength, p.Positive, p.InGrammar)
+			}
+			t.Rows = append(t.Rows, []string{fmt.Sprint(v.Layer), v.Phase, first, v.bestGrammatical()})
+		}
+		ts = append(ts, t)
+	}
 	return ts
+}
+
+// bestGrammatical describes the most effective point that keeps ≥ 90 % of
+// sentences in the grammar.
+func (s *SteerResult) bestGrammatical() string {
+	best := -1
+	for i, p := range s.Points {
+		if p.InGrammar >= MinSteerInGrammar && (best < 0 || p.Positive > s.Points[best].Positive) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "none"
+	}
+	p := s.Points[best]
+	return fmt.Sprintf("%.3f at strength %g (in grammar %.3f)", p.Positive, p.Strength, p.InGrammar)
+}
+
+// Verdict summarises a sweep in one line.
+func (s *SteerResult) Verdict() string {
+	if s.Best >= 0 {
+		p := s.Points[s.Best]
+		return fmt.Sprintf("meets both targets at strength %g (positive %.3f, in grammar %.3f)", p.Strength, p.Positive, p.InGrammar)
+	}
+	return "no strength meets both targets; most positive with ≥ 0.90 in grammar: " + s.bestGrammatical()
 }
 
 func mark(ok bool) string {
@@ -349,9 +387,9 @@ func (r *Report) Method() string {
 	if s := r.Steering; s != nil {
 		fmt.Fprintf(&b, "- *Steering*: v = mean(positive reviews) − mean(negative reviews) of block_out at layer %d, averaged over "+
 			"the four hyper-connection streams and all positions after BOS (%d reviews per side, contrast stream 0x%x, engine.Capture); "+
-			"strength·v added to all four streams at block_out of that layer at every position (engine.AddVector), %s decoding of %d "+
+			"strength·v added to all four streams at block_out of that layer (engine.AddVector) at every position of the %s, %s decoding of %d "+
 			"negative review prompts; a continuation counts as turned when the classifier calls it positive.\n",
-			s.Layer, s.Contrast, ContrastStream, s.Decoding.Name, s.prompts())
+			s.Layer, s.Contrast, ContrastStream, s.Phase, s.Decoding.Name, s.prompts())
 	}
 	return b.String()
 }

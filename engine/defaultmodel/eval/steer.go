@@ -19,8 +19,11 @@ import (
 
 // SteerResult is the outcome of the steering check.
 type SteerResult struct {
-	Layer    int `json:"layer"`
-	Contrast int `json:"contrast"` // documents per side of the difference of means
+	Layer int `json:"layer"`
+	// Phase says where the vector is added: "prompt and continuation"
+	// (issue 4's check), "prompt only" or "continuation only".
+	Phase    string `json:"phase"`
+	Contrast int    `json:"contrast"` // documents per side of the difference of means
 	// VectorNorm is ‖v‖ of the difference-of-means vector; ActivationNorm the
 	// mean ‖x‖ of the stream-averaged block_out rows it was computed from,
 	// for scale.
@@ -183,7 +186,7 @@ func NegativePrompts(seed uint64, n int) ([]corpus.Prompt, error) {
 // SteerSweep adds strength·v at block_out of layer for each strength and
 // continues the prompts with dec, counting continuations classified positive
 // and sentences in the grammar. Strength 0 runs without any intervention.
-func SteerSweep(ctx context.Context, c Completer, prompts []corpus.Prompt, layer int, v []float32, strengths []float32, dec Decoding) ([]SteerPoint, error) {
+func SteerSweep(ctx context.Context, c Completer, prompts []corpus.Prompt, layer int, v []float32, strengths []float32, phase engine.Phase, dec Decoding) ([]SteerPoint, error) {
 	texts := make([]string, len(prompts))
 	for i, p := range prompts {
 		texts[i] = p.Text
@@ -192,7 +195,7 @@ func SteerSweep(ctx context.Context, c Completer, prompts []corpus.Prompt, layer
 	for _, s := range strengths {
 		var st *Steer
 		if s != 0 {
-			st = &Steer{Layer: layer, Vector: v, Strength: s}
+			st = &Steer{Layer: layer, Vector: v, Strength: s, Phase: phase}
 		}
 		comps, err := c.Complete(ctx, texts, dec, st)
 		if err != nil {
@@ -263,7 +266,7 @@ func SteeringCheck(ctx context.Context, m *engine.Model, c Completer, opt Option
 		return nil, err
 	}
 	dec := Decoding{Name: "greedy", MaxTokens: opt.MaxTokens}
-	pts, err := SteerSweep(ctx, c, prompts, layer, v, opt.Steering.Strengths, dec)
+	pts, err := SteerSweep(ctx, c, prompts, layer, v, opt.Steering.Strengths, opt.Steering.Phase, dec)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +274,14 @@ func SteeringCheck(ctx context.Context, m *engine.Model, c Completer, opt Option
 	for _, x := range v {
 		n2 += float64(x) * float64(x)
 	}
-	return &SteerResult{Layer: layer, Contrast: opt.Steering.Contrast, VectorNorm: math.Sqrt(n2),
+	phase := "prompt and continuation"
+	switch opt.Steering.Phase {
+	case engine.Prefill:
+		phase = "prompt only"
+	case engine.Decode:
+		phase = "continuation only"
+	}
+	return &SteerResult{Layer: layer, Phase: phase, Contrast: opt.Steering.Contrast, VectorNorm: math.Sqrt(n2),
 		ActivationNorm: actNorm, Decoding: dec, Points: pts, Best: bestPoint(pts)}, nil
 }
 
@@ -351,4 +361,35 @@ func (s *SteerResult) SavePlot(path string) error {
 		return fmt.Errorf("eval: saving plot %s: %w", path, err)
 	}
 	return nil
+}
+
+// SteeringVariants runs the steering check for each layer × phase, for
+// information: issue 4's check is the single configuration of SteeringCheck
+// (chosen before any model was measured), and variants never count as
+// passing it. The report lists, per variant, the first strength meeting both
+// targets, which tells whether a different, declared protocol would.
+func SteeringVariants(ctx context.Context, m *engine.Model, c Completer, opt Options, layers []int, phases []engine.Phase) ([]*SteerResult, error) {
+	var out []*SteerResult
+	for _, l := range layers {
+		for _, ph := range phases {
+			o := opt
+			o.Steering.Layer, o.Steering.LayerSet, o.Steering.Phase = l, true, ph
+			r, err := SteeringCheck(ctx, m, c, o)
+			if err != nil {
+				return nil, fmt.Errorf("eval: steering variant layer %d, phase %s: %w", l, ph, err)
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// VariantLayers are the layers the variants try: the two middle blocks
+// ((L−1)/2 and L/2; one when L is odd).
+func VariantLayers(numLayers int) []int {
+	a, b := (numLayers-1)/2, numLayers/2
+	if a == b {
+		return []int{a}
+	}
+	return []int{a, b}
 }

@@ -40,6 +40,8 @@ func main() {
 	contrast := flag.Int("contrast", 64, "reviews per side of the difference of means")
 	steerPrompts := flag.Int("steer-prompts", 0, "negative prompts per strength (default n/2)")
 	strengths := flag.String("strengths", "", "comma-separated steering strengths (default "+fmtStrengths(eval.DefaultStrengths)+")")
+	phase := flag.String("steer-phase", "all", "where the steering vector is added: all (prompt and continuation, issue 4's check), prefill, decode")
+	variants := flag.Bool("steer-variants", false, "also sweep both middle layers × {all, prefill, decode}, for information")
 	skip := flag.String("skip", "", "comma-separated parts to skip: loss, decoding, steering")
 	asJSON := flag.Bool("json", false, "print the report as JSON")
 	plotPath := flag.String("plot", "engine/defaultmodel/eval/testdata/steering.png", "PNG of the steering sweep ('' to skip)")
@@ -62,6 +64,16 @@ func main() {
 			}
 			opt.Steering.Strengths = append(opt.Steering.Strengths, float32(v))
 		}
+	}
+	opt.Steering.Variants = *variants
+	switch *phase {
+	case "all":
+	case "prefill":
+		opt.Steering.Phase = engine.Prefill
+	case "decode":
+		opt.Steering.Phase = engine.Decode
+	default:
+		log.Fatalf("-steer-phase: %q is not all, prefill or decode", *phase)
 	}
 	for _, s := range strings.Split(*skip, ",") {
 		switch strings.TrimSpace(s) {
