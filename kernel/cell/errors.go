@@ -112,6 +112,9 @@ func (s *Session) translate(err error, trace []string, c *parsedCell, n int) err
 			cn, l := cellLine(raw)
 			where := fmt.Sprintf("cell [%d]", cn)
 			fn := s.funcAt(cn, l)
+			if fn == "" && cn == n {
+				fn = c.funcAt(l) // defined by this cell, not recorded yet
+			}
 			if cn == n && line == 0 {
 				line, inFunc = l, fn != ""
 			}
@@ -300,4 +303,21 @@ func usesGenerics(c *parsedCell) bool {
 		})
 	}
 	return found
+}
+
+// funcAt names the function or method the cell declares at line.
+func (c *parsedCell) funcAt(line int) string {
+	for _, u := range c.units {
+		fd, ok := u.decl.(*ast.FuncDecl)
+		if !ok || line < c.line(u.start) || line > c.line(u.end) {
+			continue
+		}
+		if fd.Recv != nil {
+			if t, _ := recvType(fd); t != "" {
+				return t + "." + fd.Name.Name
+			}
+		}
+		return fd.Name.Name
+	}
+	return ""
 }
