@@ -1,9 +1,6 @@
 package dsv4
 
-import (
-	"math"
-	"sort"
-)
+import "math"
 
 // route computes the router scores of n rows (design §2.10 steps 1–4):
 // logits = xn·gateᵀ, score = sqrt(softplus(logit)) (or the configured
@@ -52,8 +49,7 @@ func (m *Model) route(L *Layer, xn []float32, tokens []int, n int) (scores []flo
 func (m *Model) selectExperts(L *Layer, scores []float32, tokens []int, n int, experts []int, weights []float32) {
 	cfg := m.Cfg
 	E, k := cfg.NRoutedExperts, cfg.NumExpertsPerTok
-	biased := make([]float32, E)
-	order := make([]int, E)
+	buf := make([]scored, E)
 	for i := 0; i < n; i++ {
 		row := scores[i*E : (i+1)*E]
 		sel := experts[i*k : (i+1)*k]
@@ -62,15 +58,24 @@ func (m *Model) selectExperts(L *Layer, scores []float32, tokens []int, n int, e
 				sel[j] = int(L.Tid2Eid[tokens[i]*k+j])
 			}
 		} else {
-			for j := range biased {
-				biased[j] = row[j]
+			// top-k of score + bias, with the reference's choice among exact
+			// ties (topk.go), listed best first.
+			for j := range buf {
+				buf[j] = scored{v: row[j], i: j}
 				if L.Bias != nil {
-					biased[j] += L.Bias[j]
+					buf[j].v += L.Bias[j]
 				}
-				order[j] = j
 			}
-			sort.SliceStable(order, func(a, b int) bool { return biased[order[a]] > biased[order[b]] })
-			copy(sel, order[:k])
+			topKRef(buf, k)
+			top := buf[:k]
+			for a := 1; a < k; a++ { // insertion sort: k is small
+				for b := a; b > 0 && (top[b].v > top[b-1].v || (top[b].v == top[b-1].v && top[b].i < top[b-1].i)); b-- {
+					top[b], top[b-1] = top[b-1], top[b]
+				}
+			}
+			for j := range sel {
+				sel[j] = top[j].i
+			}
 		}
 		w := weights[i*k : (i+1)*k]
 		var s float32
