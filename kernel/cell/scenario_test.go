@@ -99,6 +99,12 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
+func (s *syncBuffer) peek() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 func (s *syncBuffer) take() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -141,7 +147,7 @@ func runScenario(t *testing.T, file string, cells []*scenarioCell) {
 		for _, e := range c.expect {
 			if e.section == "goroutine-panic" {
 				deadline := time.Now().Add(2 * time.Second)
-				for time.Now().Before(deadline) && !strings.Contains(panics.b.String(), strings.TrimSpace(e.body)) {
+				for time.Now().Before(deadline) && !strings.Contains(panics.peek(), strings.TrimSpace(e.body)) {
 					time.Sleep(10 * time.Millisecond)
 				}
 			}

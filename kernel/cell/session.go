@@ -23,10 +23,12 @@ import (
 	"os"
 	"path"
 	"reflect"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
@@ -392,12 +394,19 @@ func (s *Session) run(ctx context.Context, ch *chunk, c *parsedCell, n int) erro
 func (s *Session) execute(ctx context.Context, prog *interp.Program, c *parsedCell, n int) error {
 	s.errw.begin()
 	s.atLine.Store(0)
+	g0 := runtime.NumGoroutine()
 	_, err := s.in.ExecuteWithContext(ctx, prog)
 	trace := s.errw.end()
 	if err == nil {
 		return nil
 	}
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// yaegi returns at once but its goroutines see the stop only at
+		// their next step; give them a moment to unwind before the
+		// interpreter is used again (bounded: compiled calls may run on).
+		for deadline := time.Now().Add(400 * time.Millisecond); runtime.NumGoroutine() > g0 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
 		s.rebindAll()
 		return &Error{Name: "Interrupted", Message: fmt.Sprintf("cell [%d] interrupted (%v); the session keeps its state", n, ctx.Err()),
 			Traceback: []string{fmt.Sprintf("Interrupted: cell [%d] was stopped", n)}}
