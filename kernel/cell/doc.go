@@ -67,8 +67,10 @@ package cell
 //   - A runtime error inside a loop or a function is reported at the line
 //     yaegi attributes it to, which can be the enclosing statement; errors
 //     in top-level statements use the exact statement line.
-//   - Interpreted values cross into compiled code without their methods:
-//     display.Show(v) of a cell type does not see its MIMEBundle method
-//     (use display.Rich(v), or make v the cell's trailing value).
+//   - Interpreted values cross into compiled code without their methods.
+//     The front-end routes display.Show/ShowID/Update through interpreted
+//     helpers so that MIMEBundle/String/Error methods of cell types are
+//     used there and for trailing values; compiled code that receives a
+//     cell value (fmt in compiled packages, a plot) sees only its fields.
 //   - Reading os.Stdin in a cell does not reach the front-end; use
 //     display.Input / display.Password.

@@ -48,9 +48,12 @@ type rewriter struct {
 	// statement lists, for the tuple-assignment rewrite that runs last
 	// (it renders the other edits into its replacement).
 	lists [][]ast.Stmt
+	// usesShow: the cell calls display.Show/ShowID/Update (rewritten to
+	// the session's helpers, which need __sbCapture up to date).
+	usesShow bool
 }
 
-func (c *parsedCell) rewrite(scope scopeInfo, cellN int) (*edits, []error) {
+func (c *parsedCell) rewrite(scope scopeInfo, cellN int) (*edits, bool) {
 	r := &rewriter{c: c, es: &edits{}, scope: scope, declared: map[string]bool{}, cellN: cellN, vars: map[string]bool{}}
 	for _, u := range c.units {
 		ast.Inspect(u.node(), func(n ast.Node) bool {
@@ -113,7 +116,7 @@ func (c *parsedCell) rewrite(scope scopeInfo, cellN int) (*edits, []error) {
 	for _, l := range r.lists {
 		r.tupleAssigns(l)
 	}
-	return r.es, r.unsupported
+	return r.es, r.usesShow
 }
 
 func (u *unit) node() ast.Node {
@@ -194,6 +197,17 @@ func (r *rewriter) visit(n ast.Node) bool {
 }
 
 func (r *rewriter) call(n *ast.CallExpr) {
+	// display.Show(v) and friends receive v as `any`, which loses the
+	// methods of cell-defined types; the session's own helpers see them.
+	if sel, ok := n.Fun.(*ast.SelectorExpr); ok {
+		if x, ok := sel.X.(*ast.Ident); ok && x.Name == "display" && !r.declared["display"] && !r.scope.globalIsVar("display") {
+			if helper, ok := map[string]string{"Show": "__sbShow", "ShowID": "__sbShowID", "Update": "__sbUpdate"}[sel.Sel.Name]; ok {
+				r.es.add(r.c.off(sel.Pos()), r.c.off(sel.End()), helper)
+				r.usesShow = true
+			}
+		}
+		return
+	}
 	id, ok := n.Fun.(*ast.Ident)
 	if !ok || !r.isBuiltin(id.Name) {
 		return

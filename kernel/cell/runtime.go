@@ -12,6 +12,8 @@ import (
 	"unsafe"
 
 	"github.com/traefik/yaegi/interp"
+
+	"github.com/steerbook/steerbook/kernel/display"
 )
 
 // The session talks to interpreted code through a small compiled package,
@@ -45,6 +47,10 @@ func __sbGo(cell, line int, f func()) {
 type __sbOrdered interface {
 	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr | ~float32 | ~float64 | ~string
 }
+
+func __sbShow(v any)              { __sbCapture(v); __sb.Show("", false) }
+func __sbShowID(id string, v any) { __sbCapture(v); __sb.Show(id, false) }
+func __sbUpdate(id string, v any) { __sbCapture(v); __sb.Show(id, true) }
 
 type __sbInteger interface {
 	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr
@@ -121,6 +127,13 @@ func (s *Session) runtimeSymbols() interp.Exports {
 			s.goroutinePanic(cell, line, r, debug.Stack())
 		}),
 		"Clear": reflect.ValueOf(clearValue),
+		"Show": reflect.ValueOf(func(id string, update bool) {
+			r := s.result()
+			if r.Bundle == nil {
+				r.Bundle = display.Bundle(nil)
+			}
+			display.PublishBundle(r.Bundle, id, update)
+		}),
 		"At":    reflect.ValueOf(func(line int) { s.atLine.Store(int64(line)) }),
 		"Keep": reflect.ValueOf(func(vs ...any) {
 			s.capMu.Lock()

@@ -259,7 +259,7 @@ func (s *Session) Execute(ctx context.Context, src string, n int) (Result, error
 	if len(c.units) == 0 {
 		return Result{}, nil
 	}
-	es, _ := c.rewrite(s, n)
+	es, usesShow := c.rewrite(s, n)
 	p, err := s.plan(c, es, n)
 	if err != nil {
 		return Result{}, err
@@ -272,6 +272,12 @@ func (s *Session) Execute(ctx context.Context, src string, n int) (Result, error
 	s.setCtx(progress.WithReporter(ctx, bar))
 	defer s.setCtx(nil)
 	for _, ch := range p.chunks {
+		if usesShow && ch.stmt {
+			// The chunks before may have defined rendering methods.
+			if err := s.ensureCaptureHelper(c.methodKeys()...); err != nil {
+				return Result{}, err
+			}
+		}
 		if err := s.run(ctx, ch, c, n); err != nil {
 			return Result{}, err
 		}
@@ -455,10 +461,21 @@ func (s *Session) rebindAll() {
 }
 
 // ensureCaptureHelper (re)defines __sbCapture when the set of rendering
-// methods changed.
-func (s *Session) ensureCaptureHelper() error {
+// methods changed. pending are methods of the running cell ("T.M"), whose
+// records are written only after their bodies are assigned.
+func (s *Session) ensureCaptureHelper(pending ...string) error {
 	s.defMu.Lock()
-	text := captureHelper(s.methods)
+	all := make(map[string]*methodRec, len(s.methods)+len(pending))
+	for k, m := range s.methods {
+		all[k] = m
+	}
+	for _, k := range pending {
+		if _, ok := all[k]; !ok {
+			t, m, _ := strings.Cut(k, ".")
+			all[k] = &methodRec{recv: t, name: m, text: k}
+		}
+	}
+	text := captureHelper(all)
 	same := text == s.capHelper
 	s.defMu.Unlock()
 	if same {
@@ -1763,4 +1780,18 @@ func (r *lineReader) Read(p []byte) (int, error) {
 	n := copy(p, r.buf)
 	r.buf = r.buf[n:]
 	return n, nil
+}
+
+// methodKeys lists the "T.M" keys of the methods the cell declares on
+// non-generic types.
+func (c *parsedCell) methodKeys() []string {
+	var out []string
+	for _, u := range c.units {
+		if fd, ok := u.decl.(*ast.FuncDecl); ok && fd.Recv != nil {
+			if t, generic := recvType(fd); t != "" && !generic {
+				out = append(out, t+"."+fd.Name.Name)
+			}
+		}
+	}
+	return out
 }

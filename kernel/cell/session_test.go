@@ -253,10 +253,14 @@ func (c Card) MIMEBundle() map[string]any { return map[string]any{"text/html": "
 type Pt struct{ X, Y int }
 display.Rich(Card{"rich"})
 display.Show(Pt{1, 2})
-display.Show([]any{Pt{3, 4}})`, 1)
+display.Show([]any{Pt{3, 4}})
+display.Show(Card{"shown"})
+id := display.NewID()
+display.ShowID(id, Card{"v1"})
+display.Update(id, Card{"v2"})`, 1)
 	pub.mu.Lock()
 	defer pub.mu.Unlock()
-	if len(pub.msgs) != 3 {
+	if len(pub.msgs) != 6 {
 		t.Fatalf("got %d messages", len(pub.msgs))
 	}
 	if pub.msgs[0]["text/html"] != "<b>rich</b>" {
@@ -267,5 +271,11 @@ display.Show([]any{Pt{3, 4}})`, 1)
 	}
 	if pub.msgs[2]["text/plain"] != "[{3 4}]" {
 		t.Errorf("Show of []any with a cell struct: %v", pub.msgs[2])
+	}
+	if pub.msgs[3]["text/html"] != "<b>shown</b>" {
+		t.Errorf("Show of a cell type with MIMEBundle: %v", pub.msgs[3])
+	}
+	if pub.msgs[5]["text/html"] != "<b>v2</b>" || !pub.upd[5] || pub.ids[5] != pub.ids[4] || pub.upd[4] {
+		t.Errorf("ShowID/Update of a cell type: %v %v %v", pub.msgs[4:], pub.ids[4:], pub.upd[4:])
 	}
 }

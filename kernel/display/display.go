@@ -380,3 +380,8 @@ func readInput(prompt string, password bool) (string, error) {
 	}
 	return f(prompt, password)
 }
+
+// PublishBundle publishes a ready MIME bundle: as a new output (id "" or a
+// fresh ID) or, with update, in place of the output shown under id. The
+// cell session uses it for values whose rendering it computed itself.
+func PublishBundle(b map[string]any, id string, update bool) { publish(b, nil, id, update) }
