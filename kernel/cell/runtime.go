@@ -134,7 +134,7 @@ func (s *Session) runtimeSymbols() interp.Exports {
 			}
 			display.PublishBundle(r.Bundle, id, update)
 		}),
-		"At":    reflect.ValueOf(func(line int) { s.atLine.Store(int64(line)) }),
+		"At": reflect.ValueOf(func(line int) { s.atLine.Store(int64(line)) }),
 		"Keep": reflect.ValueOf(func(vs ...any) {
 			s.capMu.Lock()
 			s.kept = append([]any(nil), vs...)
