@@ -32,6 +32,7 @@ import (
 
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
+	"github.com/traefik/yaegi/stdlib/unrestricted"
 
 	"github.com/steerbook/steerbook/engine/progress"
 	"github.com/steerbook/steerbook/kernel/display"
@@ -189,12 +190,21 @@ func New(opts Options) (*Session, error) {
 	// replaced by an io.Reader variable (fmt.Scan* already read Options.Stdin).
 	var cellStdin io.Reader = stdin
 	osStdin := interp.Exports{"os/os": {"Stdin": reflect.ValueOf(&cellStdin).Elem()}}
-	for _, tbl := range []interp.Exports{stdlib.Symbols, osStdin, symbols.Symbols, alias, s.runtimeSymbols()} {
+	// os/exec is useful in notebooks (nvidia-smi, git rev-parse); the rest
+	// of yaegi's unrestricted set (os.Exit, log.Fatal) would end the kernel
+	// and stays out: in cells those panic instead.
+	osExec := interp.Exports{"os/exec/exec": unrestricted.Symbols["os/exec/exec"]}
+	for _, tbl := range []interp.Exports{stdlib.Symbols, osStdin, osExec, symbols.Symbols, alias, s.runtimeSymbols()} {
 		if err := s.in.Use(tbl); err != nil {
 			return nil, fmt.Errorf("cell: loading symbol tables: %w", err)
 		}
 		for k, v := range tbl {
-			s.exports[k] = v
+			if s.exports[k] == nil {
+				s.exports[k] = map[string]reflect.Value{}
+			}
+			for name, sym := range v {
+				s.exports[k][name] = sym
+			}
 			s.pkgNames[path.Dir(k)] = path.Base(k)
 		}
 	}
