@@ -78,6 +78,7 @@ func TestInspect(t *testing.T) {
 		{"v", 1, []string{"var v int = 42"}},
 		{"ctx", 2, []string{"context.Context", "interrupted"}},
 		{"len(x)", 1, []string{"func len"}},
+		{"display.Plot(p)", 10, []string{"func display.Plot(p *plot.Plot)", "gonum plot"}},
 		{"m.Dims()", 4, []string{"func (*Dense) Dims() (r, c int)", "Dims returns"}},
 		{"sb.WriteString", 6, []string{"WriteString(s string) (int, error)", "appends the contents"}},
 	} {

@@ -207,6 +207,9 @@ func methodDoc(pkgPath, typeName, method string) memberInfo {
 }
 
 func (s *Session) inspectMember(pkgPath, name string) (string, bool) {
+	if pkgPath == "display" {
+		pkgPath = displayPath // the shorthand import
+	}
 	pkg := s.pkgNames[pkgPath]
 	sym, ok := s.exports[pkgPath+"/"+pkg][name]
 	sig := ""
