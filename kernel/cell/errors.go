@@ -251,6 +251,8 @@ var rangeOverFunc = regexp.MustCompile(`^(func|\w+\.All\(|\w+\.Seq|maps\.Keys|ma
 // explainCompile recognises yaegi's messages for features it lacks.
 func explainCompile(msg string, c *parsedCell, line int) (string, bool) {
 	switch {
+	case strings.HasPrefix(msg, "cannot assign to ") && strings.HasSuffix(msg, " constant)"):
+		return msg + ": yaegi v0.16.1 cannot assign to variables of compiled packages; use the package's setter if it has one (display.SetPlotSize for display.PlotWidth/PlotHeight)", true
 	case strings.Contains(msg, "undefined type for"):
 		return msg + ": yaegi v0.16.1 cannot infer the type arguments of this generic call (variadic generic functions and some nested calls are not inferred). Instantiate it explicitly, e.g. `Sum[float64](1.5, 2.5)`", true
 	case (strings.Contains(msg, "constant definition loop") || strings.Contains(msg, "variable definition loop")) && usesGenerics(c):

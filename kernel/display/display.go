@@ -74,11 +74,20 @@ type MIMEBundler interface {
 }
 
 // PlotWidth and PlotHeight are the size at which plots are rendered: large
-// enough for axis labels to be readable at the notebook's width.
+// enough for axis labels to be readable at the notebook's width. Cells
+// change them with SetPlotSize (yaegi cannot assign to variables of
+// compiled packages).
 var (
 	PlotWidth  = 7 * vg.Inch
 	PlotHeight = 4.5 * vg.Inch
 )
+
+// SetPlotSize sets the size at which plots are rendered from now on.
+func SetPlotSize(width, height vg.Length) {
+	mu.Lock()
+	PlotWidth, PlotHeight = width, height
+	mu.Unlock()
+}
 
 // Bundle returns the rich rendering of v: its MIMEBundle method if it has
 // one, PNG (and SVG) for plots, PNG for images, the message for errors,
@@ -230,8 +239,11 @@ func encodePNG(img image.Image) (string, error) {
 
 func plotBundle(p *plot.Plot) (map[string]any, error) {
 	b := map[string]any{"text/plain": "<plot>"}
+	mu.Lock()
+	width, height := PlotWidth, PlotHeight
+	mu.Unlock()
 	for _, format := range []string{"png", "svg"} {
-		w, err := p.WriterTo(PlotWidth, PlotHeight, format)
+		w, err := p.WriterTo(width, height, format)
 		if err != nil {
 			return nil, fmt.Errorf("plot as %s: %w", format, err)
 		}

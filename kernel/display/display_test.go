@@ -16,6 +16,7 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
 )
 
 type msg struct {
@@ -119,6 +120,12 @@ func TestPlotBundle(t *testing.T) {
 	// 7 x 4.5 inches at the PNG writer's 96 dpi.
 	if cfg.Width != 672 || cfg.Height != 432 {
 		t.Errorf("plot size %dx%d, want 672x432", cfg.Width, cfg.Height)
+	}
+	SetPlotSize(4*vg.Inch, 2*vg.Inch)
+	defer SetPlotSize(7*vg.Inch, 4.5*vg.Inch)
+	raw2, _ := base64.StdEncoding.DecodeString(Bundle(p)["image/png"].(string))
+	if cfg2, err := png.DecodeConfig(bytes.NewReader(raw2)); err != nil || cfg2.Width != 384 || cfg2.Height != 192 {
+		t.Errorf("after SetPlotSize(4in, 2in): %dx%d, %v", cfg2.Width, cfg2.Height, err)
 	}
 	if svg, _ := b["image/svg+xml"].(string); !strings.Contains(svg, "<svg") {
 		t.Errorf("no SVG")

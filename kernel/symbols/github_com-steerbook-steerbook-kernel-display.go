@@ -32,6 +32,7 @@ func init() {
 		"Rich":          reflect.ValueOf(display.Rich),
 		"SVG":           reflect.ValueOf(display.SVG),
 		"SetInput":      reflect.ValueOf(display.SetInput),
+		"SetPlotSize":   reflect.ValueOf(display.SetPlotSize),
 		"SetPublisher":  reflect.ValueOf(display.SetPublisher),
 		"Show":          reflect.ValueOf(display.Show),
 		"ShowID":        reflect.ValueOf(display.ShowID),
