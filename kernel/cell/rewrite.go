@@ -40,7 +40,6 @@ type rewriter struct {
 	// names declared anywhere in the cell (funcs, vars, consts, types,
 	// params, :=), used to tell builtins from user names.
 	declared    map[string]bool
-	unsupported []error
 	cellN       int
 	// variables declared in the cell (:=, var, parameters, range), for
 	// evaluating `go f(x)` arguments at the go statement.

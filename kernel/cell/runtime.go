@@ -7,7 +7,6 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -302,5 +301,3 @@ type goroutineError struct {
 func (e *goroutineError) Error() string {
 	return fmt.Sprintf("panic in goroutine started at cell [%d] line %d: %v", e.cell, e.line, e.value)
 }
-
-var _ sync.Locker = (*sync.Mutex)(nil)
