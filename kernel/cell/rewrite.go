@@ -39,8 +39,8 @@ type rewriter struct {
 	scope scopeInfo
 	// names declared anywhere in the cell (funcs, vars, consts, types,
 	// params, :=), used to tell builtins from user names.
-	declared    map[string]bool
-	cellN       int
+	declared map[string]bool
+	cellN    int
 	// variables declared in the cell (:=, var, parameters, range), for
 	// evaluating `go f(x)` arguments at the go statement.
 	vars map[string]bool
