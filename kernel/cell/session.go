@@ -508,6 +508,7 @@ func (s *Session) trailing(ctx context.Context, t *trailingExpr, c *parsedCell, 
 	if err := s.ensureCaptureHelper(); err != nil {
 		return Result{}, err
 	}
+	var captureErr error
 	if !t.void {
 		prog, err := s.compile(&chunk{text: t.capture, stmt: true, what: "trailing expression"}, n)
 		if err == nil {
@@ -519,11 +520,17 @@ func (s *Session) trailing(ctx context.Context, t *trailingExpr, c *parsedCell, 
 			}
 			return s.result(), nil
 		}
+		captureErr = err
 	}
 	// No value (a call without results) or the capture did not compile:
 	// run the expression as a plain statement and report its own errors.
 	if err := s.run(ctx, &chunk{text: t.plain, stmt: true, what: "trailing statement"}, c, n); err != nil {
 		return Result{}, s.atTrailing(err, t.line)
+	}
+	if captureErr != nil && !strings.Contains(captureErr.Error(), "as type (...any)") {
+		// It had a value that yaegi could not hand over: say so rather
+		// than show nothing.
+		fmt.Fprintf(s.opts.Stderr, "note: the value of the last expression could not be captured: %v\n", captureErr)
 	}
 	return Result{}, nil
 }
