@@ -576,3 +576,18 @@ func TestWithMTP(t *testing.T) {
 		t.Error("MTP loaded without the option")
 	}
 }
+
+// Info's cache arithmetic matches what a session actually holds.
+func TestInfoCacheBytes(t *testing.T) {
+	m := loadTiny(t, "bf16")
+	in := m.Info()
+	s := m.NewSession()
+	g := loadGoldenExpected(t)
+	if _, err := s.Prefill(context.Background(), g.tokens[0][:40]); err != nil {
+		t.Fatal(err)
+	}
+	want := float64(in.CacheFixedBytes) + 40*in.CacheBytesPerToken
+	if got := float64(s.CacheBytes()); math.Abs(got-want) > 0.02*want {
+		t.Errorf("session cache %g bytes, Info predicts %g", got, want)
+	}
+}

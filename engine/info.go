@@ -33,6 +33,11 @@ type Info struct {
 	MappedBytes  int64 // checkpoint bytes referenced (memory-mapped or read)
 	HeapBytes    uint64
 	Tokenizer    bool
+	// Per-sequence decode cache of this engine (float32 storage, design §5.1):
+	// a fixed part (windows and compressor states) plus a part growing with
+	// the context (compressed entries and indexer keys).
+	CacheFixedBytes    int64
+	CacheBytesPerToken float64
 }
 
 // Info reports parameter counts, bytes by dtype, layer kinds and memory.
@@ -51,6 +56,25 @@ func (m *Model) Info() Info {
 			r = "hash"
 		}
 		in.Layers = append(in.Layers, LayerInfo{Index: l, Kind: c.LayerKind(l), Ratio: c.Ratio(l), Routing: r})
+	}
+	hd := int64(c.HeadDim)
+	for l := 0; l < c.NumHiddenLayers; l++ {
+		in.CacheFixedBytes += int64(c.SlidingWindow) * hd * 4
+		r := c.Ratio(l)
+		if r == 0 {
+			continue
+		}
+		width, arrays := hd, int64(2) // kv, score
+		if r == 4 {
+			width, arrays = 2*hd, 4 // + the previous window's kv and score
+		}
+		in.CacheFixedBytes += arrays * int64(r) * width * 4
+		in.CacheBytesPerToken += float64(hd*4) / float64(r)
+		if r == 4 {
+			id := int64(c.IndexHeadDim)
+			in.CacheFixedBytes += 4 * 4 * 2 * id * 4
+			in.CacheBytesPerToken += float64(id*4) / 4
+		}
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -126,6 +150,7 @@ func (in Info) String() string {
 	}
 	fmt.Fprintf(&b, "  weights: %s (%d tensors; %d MTP tensors skipped)\n", strings.Join(parts, ", "), in.Tensors, in.SkippedMTP)
 	fmt.Fprintf(&b, "  memory: %s of checkpoint mapped, Go heap %s\n", humanBytes(in.MappedBytes), humanBytes(int64(in.HeapBytes)))
+	fmt.Fprintf(&b, "  decode cache per sequence: %s + %.0f B per token of context\n", humanBytes(in.CacheFixedBytes), in.CacheBytesPerToken)
 	tok := "none (token ids only)"
 	if in.Tokenizer {
 		tok = "tokenizer.json"
@@ -149,6 +174,7 @@ func (in Info) MIMEBundle() map[string]any {
 		row("bytes "+k, humanBytes(in.BytesByDType[k]))
 	}
 	row("memory", fmt.Sprintf("%s mapped, Go heap %s", humanBytes(in.MappedBytes), humanBytes(int64(in.HeapBytes))))
+	row("decode cache", fmt.Sprintf("%s + %.0f B per token (per sequence)", humanBytes(in.CacheFixedBytes), in.CacheBytesPerToken))
 	b.WriteString("</table><table><tr><th>layer</th><th>attention</th><th>ratio</th><th>routing</th></tr>")
 	for _, L := range in.Layers {
 		fmt.Fprintf(&b, "<tr><td>%d</td><td>%s</td><td>%d</td><td>%s</td></tr>", L.Index, L.Kind, L.Ratio, L.Routing)
