@@ -48,6 +48,8 @@ func TestComplete(t *testing.T) {
 	check("x := mat.NewD", 13, []string{"NewDense", "NewDiagDense"}, 9)
 	check("thing.Me", 8, []string{"Method"}, 6)
 	check("thing.Fi", 8, []string{"Field"}, 6)
+	mustRun(t, s, "func NewThing() *Thing { return &Thing{2} }\nmade := NewThing()", 2)
+	check("made.Me", 7, []string{"Method"}, 5)
 	// Cursor in code points: "é" is two bytes, one code point.
 	check("s := \"é\"; strings.Spl", 21, []string{"Split", "SplitN"}, 18)
 	// Names from the cell being typed.

@@ -132,6 +132,7 @@ type funcRec struct {
 	refs    map[string]bool
 	cell    int
 	lines   [2]int // first and last cell line of the declaration
+	result  string // the named type of its single result, if any
 }
 
 type methodRec struct {
@@ -1160,6 +1161,10 @@ func (s *Session) planFunc(c *parsedCell, es *edits, u *unit, fd *ast.FuncDecl, 
 	// literal: callers look the variable up at each call, so a redefinition
 	// reaches them (yaegi binds direct calls at compile time, yaegi#1673).
 	ftText := funcTypeText(c, fd.Type)
+	result := ""
+	if r := fd.Type.Results; r != nil && len(r.List) == 1 && len(r.List[0].Names) <= 1 {
+		result = typeName(r.List[0].Type)
+	}
 	old, exists := s.funcs[name]
 	_, isValue := s.values[name]
 	switch {
@@ -1182,7 +1187,7 @@ func (s *Session) planFunc(c *parsedCell, es *edits, u *unit, fd *ast.FuncDecl, 
 	refs := identsIn(fd.Body)
 	assignText := standalone.String()
 	*assigns = append(*assigns, placed{u: u, text: assign, name: name, after: func() {
-		s.funcs[name] = &funcRec{name: name, sig: sig, header: header, doc: doc, assign: assignText, refs: refs, cell: n, lines: lines}
+		s.funcs[name] = &funcRec{name: name, sig: sig, header: header, doc: doc, assign: assignText, refs: refs, cell: n, lines: lines, result: result}
 		delete(s.values, name)
 	}})
 	return nil
@@ -1289,6 +1294,9 @@ func (s *Session) noteAssigned(c *parsedCell, u *unit, n int, after *[]func()) {
 			typ := ""
 			if len(as.Lhs) == len(as.Rhs) {
 				typ = typeOfExpr(as.Rhs[i])
+				if typ == "" {
+					typ = s.resultTypeOf(c, as.Rhs[i])
+				}
 			}
 			*after = append(*after, func() {
 				s.values[name] = &valueRec{kind: "var", typ: typ, cell: n}
@@ -1811,4 +1819,30 @@ func (c *parsedCell) methodKeys() []string {
 		}
 	}
 	return out
+}
+
+// resultTypeOf names the type a call of a cell function returns, when it
+// returns exactly one value of a named (or pointer to named) type: enough to
+// complete methods of `v := NewThing()`. The caller holds defMu.
+func (s *Session) resultTypeOf(c *parsedCell, e ast.Expr) string {
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return ""
+	}
+	id, ok := call.Fun.(*ast.Ident)
+	if !ok {
+		return ""
+	}
+	for _, u := range c.units {
+		if fd, ok := u.decl.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == id.Name {
+			if r := fd.Type.Results; r != nil && len(r.List) == 1 && len(r.List[0].Names) <= 1 {
+				return typeName(r.List[0].Type)
+			}
+			return ""
+		}
+	}
+	if f, ok := s.funcs[id.Name]; ok {
+		return f.result
+	}
+	return ""
 }
