@@ -308,8 +308,6 @@ func TestProgressManyShortTasksReuseOutputs(t *testing.T) {
 		p.Update(i)
 	}
 	p.Finish()
-	p.Start("second pass", 1)
-	p.Finish()
 	fresh := 0
 	for _, m := range r.msgs {
 		if m.id != r.msgs[0].id {
@@ -321,6 +319,27 @@ func TestProgressManyShortTasksReuseOutputs(t *testing.T) {
 	}
 	if fresh != 1 || len(r.msgs) > 6 {
 		t.Errorf("%d messages, %d new displays for 150 ms of work", len(r.msgs), fresh)
+	}
+	// Another task right after gets its own output (its final state must
+	// survive in a saved notebook); the same task repeated reuses one.
+	p.Start("second pass", 1)
+	p.Finish()
+	second := r.msgs[len(r.msgs)-1].id
+	if second == r.msgs[0].id {
+		t.Error("a different task reused the previous output")
+	}
+	for i := 0; i < 30; i++ {
+		clk.t = clk.t.Add(time.Millisecond)
+		p.Start("per item", 1)
+		p.Update(1)
+		p.Finish()
+	}
+	ids := map[string]bool{}
+	for _, m := range r.msgs {
+		ids[m.id] = true
+	}
+	if len(ids) != 3 {
+		t.Errorf("%d outputs, want 3 (batches, second pass, per item)", len(ids))
 	}
 	// A task a minute later opens a new output.
 	clk.t = clk.t.Add(time.Minute)
@@ -408,5 +427,21 @@ func TestLongSlicesAreSummarised(t *testing.T) {
 	}
 	if got := Bundle(strings.Repeat("é", 100000))["text/plain"].(string); len(got) > maxPlainText+40 || !strings.Contains(got, "more bytes") {
 		t.Errorf("long string not capped: %d bytes", len(got))
+	}
+}
+
+func TestProgressOutputsPerCellAreBounded(t *testing.T) {
+	r := record(t)
+	p := NewProgress()
+	for i := 0; i < 100; i++ {
+		p.Start(fmt.Sprint("task ", i), 1)
+		p.Finish()
+	}
+	ids := map[string]bool{}
+	for _, m := range r.msgs {
+		ids[m.id] = true
+	}
+	if len(ids) != maxOutputs {
+		t.Errorf("%d outputs for 100 distinct tasks, want %d", len(ids), maxOutputs)
 	}
 }

@@ -17,8 +17,9 @@ import (
 //
 // One output per outermost task: a task started while another runs (a
 // forward pass inside an extraction) is drawn as a second line of the same
-// output and disappears when it finishes, and tasks that follow each other
-// quickly reuse the output. Redraws are limited to one per Interval, so a
+// output and disappears when it finishes; the same task repeated at once
+// (one per loop iteration) reuses the output, and a cell opens at most
+// maxOutputs of them. Redraws are limited to one per Interval, so a
 // loop that reports every step never floods the front-end. The final
 // drawing of a task holds no timing ("extract: 100%|███| 5/5"), so a
 // notebook's saved outputs do not change from run to run; the elapsed time
@@ -33,9 +34,11 @@ type Progress struct {
 	now      func() time.Time
 	stack    []*bar
 	draws    int
-	id       string    // the current output
-	last     time.Time // its last redraw
-	finished time.Time // when its outermost task finished
+	id        string    // the current output
+	last      time.Time // its last redraw
+	finished  time.Time // when its outermost task finished
+	lastLabel string    // label of the last outermost task
+	outputs   int       // outputs opened so far
 }
 
 type bar struct {
@@ -49,7 +52,7 @@ type bar struct {
 var _ progress.Reporter = (*Progress)(nil)
 
 // reuseWithin is how soon after a task finished the next outermost task
-// takes over its output instead of opening a new one.
+// of the same label takes over its output instead of opening a new one.
 const reuseWithin = 2 * time.Second
 
 // NewProgress returns a reporter that draws nothing until Start.
@@ -67,13 +70,22 @@ func (p *Progress) Start(label string, total int) {
 		p.drawLocked(false, false)
 		return
 	}
-	if p.id != "" && now.Sub(p.finished) < reuseWithin {
+	// The same task again right away (a loop that calls a reporting
+	// function per item) redraws the same output, and so does every task
+	// once a cell has opened maxOutputs of them.
+	again := label == p.lastLabel && now.Sub(p.finished) < reuseWithin
+	p.lastLabel = label
+	if p.id != "" && (again || p.outputs >= maxOutputs) {
 		p.drawLocked(true, false)
 		return
 	}
 	p.id = NewID()
+	p.outputs++
 	p.drawLocked(false, true)
 }
+
+// maxOutputs bounds the progress outputs one cell opens.
+const maxOutputs = 20
 
 // Update reports that done steps of the innermost task are complete.
 func (p *Progress) Update(done int) {
