@@ -30,10 +30,10 @@ type Progress struct {
 	// Width is the number of bar cells in the text rendering (default 30).
 	Width int
 
-	mu       sync.Mutex
-	now      func() time.Time
-	stack    []*bar
-	draws    int
+	mu        sync.Mutex
+	now       func() time.Time
+	stack     []*bar
+	draws     int
 	id        string    // the current output
 	last      time.Time // its last redraw
 	finished  time.Time // when its outermost task finished
