@@ -50,6 +50,8 @@ def parse():
     p.add_argument("--eval-docs", type=int, default=256, help="held-out docs for periodic evaluation")
     p.add_argument("--time-budget", type=float, default=0, help="seconds; stop early (0 = none)")
     p.add_argument("--bench", type=int, default=0, help="time N steps and exit")
+    p.add_argument("--init-from", default="", help="start from this checkpoint's weights (final.pt / ckpt.pt), "
+                   "fresh optimizer: a second training stage")
     p.add_argument("--replay-lr", default="", help="log.jsonl of an earlier run: reuse its per-step learning "
                    "rates and step count (reproduces a --time-budget run, whose schedule depended on wall time)")
     return p.parse_args()
@@ -169,6 +171,9 @@ def main():
         a.steps, a.time_budget = len(replay), 0
     model = dsv4.Transformer(cfg)
     model.init_weights(a.seed)
+    if a.init_from:
+        model.load_state_dict(torch.load(a.init_from)["model"])
+        print(f"initialised from {a.init_from}", flush=True)
     nparam = sum(p.numel() for p in model.parameters())
     print(f"parameters: {nparam:,}", flush=True)
 

@@ -59,7 +59,7 @@ func main() {
 	layer := flag.Int("layer", -1, "steering layer (-1: middle layer)")
 	nContrast := flag.Int("contrast", 200, "reviews per sentiment for the steering vector")
 	nSteer := flag.Int("steer-prompts", 48, "negative review prompts to steer")
-	strengths := flag.String("strengths", "0,0.5,1,1.5,2,3,4,6", "steering strengths (multiples of the difference of means)")
+	strengths := flag.String("strengths", "0,1,2,3,4,5,6,8", "steering strengths (multiples of the difference of means)")
 	out := flag.String("out", "", "folder for results.json and steering.png")
 	flag.Parse()
 	if *out == "" {
@@ -131,7 +131,10 @@ func main() {
 	}
 	res["steering"] = steer
 	res["seconds"] = time.Since(t0).Seconds()
-	b, _ := json.MarshalIndent(res, "", "  ")
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		log.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(*out, "results.json"), append(b, '\n'), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -209,9 +212,9 @@ func completionText(m *engine.Model, g *engine.Generation) string {
 }
 
 func metricsMap(m corpus.Metrics) map[string]any {
-	r := func(a, b int) float64 {
+	r := func(a, b int) any {
 		if b == 0 {
-			return math.NaN()
+			return nil // undefined: JSON null
 		}
 		return float64(a) / float64(b)
 	}
@@ -324,7 +327,8 @@ func steering(ctx context.Context, m *engine.Model, seed uint64, layer, nContras
 			}
 		}
 		fp := float64(positive) / float64(len(prompts))
-		ig := math.NaN()
+		// no complete sentence at all counts as 0 % in grammar
+		ig := 0.0
 		if sents > 0 {
 			ig = float64(inG) / float64(sents)
 		}

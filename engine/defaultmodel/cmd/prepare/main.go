@@ -45,11 +45,20 @@ func main() {
 	data := flag.String("data", "", "output folder for token files and meta.json")
 	model := flag.String("model", "engine/defaultmodel/model", "output folder for the tokenizer files")
 	ctx := flag.Int("ctx", 256, "model_max_length written to tokenizer_config.json")
+	mixFlag := flag.String("mix", "", "training kind mix (corpus.ParseMix syntax; default corpus.DefaultMix); the held-out split always uses the default mix")
+	tokPath := flag.String("tokenizer", "", "reuse this tokenizer.json instead of training one (for a second training stage)")
 	flag.Parse()
+	mix := corpus.DefaultMix
+	if *mixFlag != "" {
+		var err error
+		if mix, err = corpus.ParseMix(*mixFlag); err != nil {
+			log.Fatalf("prepare: -mix: %v", err)
+		}
+	}
 	if *data == "" {
 		log.Fatal("prepare: -data is required")
 	}
-	if err := run(*seed, *n, *nval, *vocab, *tokDocs, *data, *model, *ctx); err != nil {
+	if err := run(*seed, *n, *nval, *vocab, *tokDocs, *data, *model, *ctx, mix, *tokPath); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -62,14 +71,14 @@ type split struct {
 	predict int     // Σ tokens after BOS
 }
 
-func run(seed uint64, n, nval, vocab, tokDocs int, data, model string, ctx int) error {
+func run(seed uint64, n, nval, vocab, tokDocs int, data, model string, ctx int, mix corpus.Mix, tokPath string) error {
 	t0 := time.Now()
 	for _, d := range []string{data, model} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("prepare: %w", err)
 		}
 	}
-	gen, err := corpus.New(corpus.Options{Seed: seed})
+	gen, err := corpus.New(corpus.Options{Seed: seed, Mix: mix})
 	if err != nil {
 		return fmt.Errorf("prepare: training generator: %w", err)
 	}
@@ -94,8 +103,12 @@ func run(seed uint64, n, nval, vocab, tokDocs int, data, model string, ctx int) 
 	for i := range texts {
 		texts[i] = train.docs[i].Text
 	}
-	tk, err := tokenizer.Train(texts, vocab, tokenizer.DefaultSpecialTokens)
-	if err != nil {
+	var tk *tokenizer.Tokenizer
+	if tokPath != "" {
+		if tk, err = tokenizer.Load(tokPath); err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+	} else if tk, err = tokenizer.Train(texts, vocab, tokenizer.DefaultSpecialTokens); err != nil {
 		return fmt.Errorf("prepare: training the tokenizer: %w", err)
 	}
 	if tk.VocabSize() > 65535 {
@@ -144,7 +157,7 @@ func run(seed uint64, n, nval, vocab, tokDocs int, data, model string, ctx int) 
 		return fmt.Errorf("prepare: %w", err)
 	}
 	meta := map[string]any{
-		"seed": seed, "vocab_size": tk.VocabSize(), "bos_token_id": tk.BOS(), "eos_token_id": tk.EOS(),
+		"seed": seed, "mix": mix, "vocab_size": tk.VocabSize(), "bos_token_id": tk.BOS(), "eos_token_id": tk.EOS(),
 		"pad_token_id": tk.Pad(),
 		"train_docs":   n, "train_tokens": len(train.tokens), "val_docs": nval, "val_tokens": len(val.tokens),
 		"tokens_per_doc": float64(len(val.tokens)) / float64(nval),
