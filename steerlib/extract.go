@@ -24,6 +24,9 @@ const (
 	// ReadResponseMean averages over the completion's tokens (persona
 	// vectors); examples need a completion.
 	ReadResponseMean ReadPos = "response-mean"
+	// ReadMean averages over every token of the text (after a leading BOS
+	// of ReviewFormat/ChatFormat): one row per example, so pairs stay paired.
+	ReadMean ReadPos = "mean"
 	// ReadAll keeps every token as its own row (llama.cpp cvector-generator);
 	// rows are then unpaired, so only unpaired estimators apply.
 	ReadAll ReadPos = "all"
@@ -342,7 +345,7 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 				if opt.Offset < 0 || opt.Offset >= len(tk.Tokens) {
 					return nil, fmt.Errorf("steerlib: extract %q example %d: offset %d outside its %d tokens", d.Name, i, opt.Offset, len(tk.Tokens))
 				}
-			case ReadAll:
+			case ReadAll, ReadMean:
 			default:
 				return nil, fmt.Errorf("steerlib: extract: unknown read position %q", opt.Read)
 			}
@@ -431,6 +434,8 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 						sel = p == it.tk.Mark
 					case ReadResponseMean:
 						sel = p >= it.tk.RespStart
+					case ReadMean:
+						sel = p >= it.tk.Start
 					case ReadAll:
 						sel = true
 					}
@@ -438,7 +443,7 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 						continue
 					}
 					row := reduceRow(e.Row(i), s.Streams(), opt.Streams == "all", stream)
-					if opt.Read == ReadResponseMean {
+					if opt.Read == ReadResponseMean || opt.Read == ReadMean {
 						pk := [3]int{keyIndex[k], e.Seq, 0}
 						r := partial[pk]
 						if r == nil {
@@ -464,7 +469,7 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 		if err != nil {
 			return nil, fmt.Errorf("steerlib: extract %q batch %d: %w", d.Name, b0/opt.BatchSize, err)
 		}
-		if opt.Read == ReadResponseMean {
+		if opt.Read == ReadResponseMean || opt.Read == ReadMean {
 			// Finalise in a fixed order so float sums are deterministic.
 			for ki, k := range a.order {
 				for si := range batch {

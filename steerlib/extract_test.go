@@ -131,6 +131,15 @@ func TestExtractMarkAndResponseMean(t *testing.T) {
 	if diff := maxAbsDiff(pos2[len(pos2)-1], want); diff > 1e-9 {
 		t.Errorf("response mean differs by %g", diff)
 	}
+	// ReadMean: mean of every row (no BOS here).
+	c, err := Extract(context.Background(), m, d2, ExtractOptions{Read: ReadMean, Layers: []int{2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos3, _, _ := c.Rows(engine.SiteBlockOut, 2)
+	if diff := maxAbsDiff(pos3[len(pos3)-1], meanRows(rows)); diff > 1e-9 || !c.Paired {
+		t.Errorf("ReadMean differs by %g (paired %v)", diff, c.Paired)
+	}
 }
 
 func maxAbsDiff(a, b []float64) float64 {

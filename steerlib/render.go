@@ -110,6 +110,7 @@ type Encoder interface {
 // Tokenized is a rendered example as token ids with token positions.
 type Tokenized struct {
 	Tokens    []int
+	Start     int // index of the first token after a leading BOS (0 or 1)
 	RespStart int // index of the first completion token (len(Tokens) if none)
 	Mark      int // index of the marked token, -1 when none
 }
@@ -127,6 +128,9 @@ func (f Format) Tokenize(enc Encoder, e Example) (Tokenized, error) {
 		return Tokenized{}, fmt.Errorf("steerlib: example %q encodes to no tokens", r.Text)
 	}
 	t := Tokenized{Tokens: toks, RespStart: len(toks), Mark: -1}
+	if b, ok := enc.(interface{ BOS() int }); ok && len(toks) > 1 && toks[0] == b.BOS() {
+		t.Start = 1
+	}
 	if r.RespStart < len(r.Text) {
 		pre := len(bos) + len(enc.Encode(r.Text[:r.RespStart]))
 		t.RespStart = boundary(toks, bos, enc, r.Text[:r.RespStart], pre)
