@@ -298,6 +298,18 @@ func TestPositive(t *testing.T) {
 			t.Errorf("Positive(%q) = %v, want %v", c.text, got, c.want)
 		}
 	}
+	for _, c := range []struct {
+		text string
+		want bool
+	}{
+		{" The food was delightful. The staff were lovely." + corpus.EOS, true},
+		{" The food was bland. The staff were lovely. The staff were lovely." + corpus.EOS, false}, // turns positive
+		{" I went there last week." + corpus.EOS, false},                                           // no evidence
+	} {
+		if got := AllPositive(c.text); got != c.want {
+			t.Errorf("AllPositive(%q) = %v, want %v (%+v)", c.text, got, c.want, corpus.Classify(c.text).Sentences)
+		}
+	}
 }
 
 func TestReportRendering(t *testing.T) {

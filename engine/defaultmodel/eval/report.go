@@ -65,23 +65,19 @@ func (r *Report) Checks() []Check {
 }
 
 // reported is the point the checks use: the first that meets both targets,
-// else the most effective one that keeps the grammar, else the most
-// effective one.
+// else the one closest to meeting both (the largest min(positive/0.80,
+// in-grammar/0.90); the smaller strength on ties), so a failing check shows
+// the best trade-off the sweep found.
 func (s *SteerResult) reported() int {
 	if s.Best >= 0 {
 		return s.Best
 	}
-	best, bestG := 0, -1
+	best, bestScore := 0, -1.0
 	for i, p := range s.Points {
-		if p.Positive > s.Points[best].Positive {
-			best = i
+		sc := min(p.Positive/MinSteerEffect, p.InGrammar/MinSteerInGrammar)
+		if sc > bestScore {
+			best, bestScore = i, sc
 		}
-		if p.InGrammar >= MinSteerInGrammar && (bestG < 0 || p.Positive > s.Points[bestG].Positive) {
-			bestG = i
-		}
-	}
-	if bestG >= 0 {
-		return bestG
 	}
 	return best
 }
@@ -180,10 +176,11 @@ func (r *Report) tables() []table {
 		t := table{Title: fmt.Sprintf("Steering: difference-of-means sentiment vector at block_out of layer %d "+
 			"(‖v‖ = %.3f, mean ‖x‖ = %.3f, %d reviews per side), added to %s, %s decoding of negative review prompts",
 			s.Layer, s.VectorNorm, s.ActivationNorm, s.Contrast, s.Phase, s.Decoding.Name),
-			Head: []string{"strength", "classified positive", "sentences in grammar", "both targets", "first continuation"}}
+			Head: []string{"strength", "classified positive", "every sentence positive", "sentences in grammar", "both targets", "first continuation"}}
 		for _, p := range s.Points {
 			t.Rows = append(t.Rows, []string{fmt.Sprint(p.Strength),
 				fmt.Sprintf("%.3f (%s)", p.Positive, counts(p.PositiveN, p.Prompts)),
+				fmt.Sprintf("%.3f (%s)", p.AllPositive, counts(p.AllPositiveN, p.Prompts)),
 				fmt.Sprintf("%.3f (%s)", p.InGrammar, counts(p.InGrammarN, p.Sentences)),
 				strings.TrimSpace(mark(p.Meets())), clip(p.Example, 90)})
 		}

@@ -43,6 +43,10 @@ type SteerPoint struct {
 	// Positive counts continuations the classifier calls positive.
 	PositiveN int     `json:"positive_n"`
 	Positive  float64 `json:"positive"`
+	// AllPositive counts continuations whose every sentiment-bearing
+	// sentence is positive (see AllPositive); information, not the target.
+	AllPositiveN int     `json:"all_positive_n"`
+	AllPositive  float64 `json:"all_positive"`
 	// Sentences of the continuations (a last piece cut at MaxTokens counts
 	// as a sentence out of the grammar, see strictScore) and how many are in
 	// the grammar.
@@ -212,8 +216,12 @@ func SteerSweep(ctx context.Context, c Completer, prompts []corpus.Prompt, layer
 			if Positive(comps[i]) {
 				pt.PositiveN++
 			}
+			if AllPositive(comps[i]) {
+				pt.AllPositiveN++
+			}
 		}
 		pt.Positive = frac(pt.PositiveN, pt.Prompts)
+		pt.AllPositive = frac(pt.AllPositiveN, pt.Prompts)
 		pt.InGrammar = frac(pt.InGrammarN, pt.Sentences)
 		if len(comps) > 0 {
 			pt.Example = comps[0]
@@ -226,11 +234,33 @@ func SteerSweep(ctx context.Context, c Completer, prompts []corpus.Prompt, layer
 // Positive reports whether the classifier calls a completion (up to EOS)
 // positive.
 func Positive(completion string) bool {
-	if k := strings.Index(completion, corpus.EOS); k >= 0 {
-		completion = completion[:k]
-	}
-	s, _ := corpus.Sentiment(completion)
+	s, _ := corpus.Sentiment(beforeEOS(completion))
 	return s == "positive"
+}
+
+// AllPositive is the stricter reading: every sentence of the completion (up
+// to EOS) that says anything about sentiment is positive, and one does. A
+// continuation that starts negative and turns positive is Positive (the
+// classifier weighs the whole text) but not AllPositive.
+func AllPositive(completion string) bool {
+	n := 0
+	for _, s := range corpus.Classify(beforeEOS(completion)).Sentences {
+		if !s.HasSentiment {
+			continue
+		}
+		if s.PPositive <= 0.5 {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+func beforeEOS(completion string) string {
+	if k := strings.Index(completion, corpus.EOS); k >= 0 {
+		return completion[:k]
+	}
+	return completion
 }
 
 // bestPoint is the first point (in sweep order) meeting both targets, or −1.
@@ -295,18 +325,21 @@ func (s *SteerResult) Plot() (*plot.Plot, error) {
 	p.Y.Label.Text = "fraction"
 	p.Y.Min, p.Y.Max = 0, 1.02
 	eff := make(plotter.XYs, len(s.Points))
+	all := make(plotter.XYs, len(s.Points))
 	gram := make(plotter.XYs, len(s.Points))
 	for i, pt := range s.Points {
 		eff[i] = plotter.XY{X: float64(pt.Strength), Y: pt.Positive}
+		all[i] = plotter.XY{X: float64(pt.Strength), Y: pt.AllPositive}
 		gram[i] = plotter.XY{X: float64(pt.Strength), Y: pt.InGrammar}
 	}
+	colAll := color.RGBA{R: 0xff, G: 0x99, B: 0x66, A: 0xff}
 	colEff := color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
 	colGram := color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
 	for _, l := range []struct {
 		name string
 		xys  plotter.XYs
 		col  color.Color
-	}{{"continuations classified positive", eff, colEff}, {"sentences in the grammar", gram, colGram}} {
+	}{{"continuations classified positive", eff, colEff}, {"… every sentence positive", all, colAll}, {"sentences in the grammar", gram, colGram}} {
 		line, pts, err := plotter.NewLinePoints(l.xys)
 		if err != nil {
 			return nil, fmt.Errorf("eval: plot %s: %w", l.name, err)
