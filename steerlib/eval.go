@@ -43,44 +43,40 @@ func logSoftmax(l []float32) []float64 {
 	return out
 }
 
-// nextToken returns the single token that text+suffix adds after text, or an
-// error when the tokenizer merges across the boundary.
-func nextToken(enc Encoder, f Format, e Example, suffix string) (prefix []int, tok int, err error) {
-	a, err := f.Tokenize(enc, e)
+// choiceTokens finds where the answers "(A)" and "(B)" to a question part
+// ways: the tokens before the first difference (the shared prefix, ending
+// with "(" or the assistant marker when the tokenizer merges "(A") and the
+// two differing tokens. The probability of each answer is the model's
+// probability of its token after the shared prefix.
+func choiceTokens(enc Encoder, f Format, prompt string) (prefix []int, ta, tb int, err error) {
+	a, err := f.Tokenize(enc, Example{Prompt: prompt, Completion: "(A)", Mark: -1})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
-	e2 := e
-	e2.Completion += suffix
-	b, err := f.Tokenize(enc, e2)
+	b, err := f.Tokenize(enc, Example{Prompt: prompt, Completion: "(B)", Mark: -1})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
-	if len(b.Tokens) != len(a.Tokens)+1 {
-		return nil, 0, fmt.Errorf("steerlib: %q does not add exactly one token after %q", suffix, f.Render(e).Text)
+	i := 0
+	for i < len(a.Tokens) && i < len(b.Tokens) && a.Tokens[i] == b.Tokens[i] {
+		i++
 	}
-	for i := range a.Tokens {
-		if a.Tokens[i] != b.Tokens[i] {
-			return nil, 0, fmt.Errorf("steerlib: %q merges with the text before it", suffix)
-		}
+	if i == 0 || i >= len(a.Tokens) || i >= len(b.Tokens) {
+		return nil, 0, 0, fmt.Errorf("steerlib: answers (A) and (B) do not part at one token after a shared prefix")
 	}
-	return a.Tokens, b.Tokens[len(b.Tokens)-1], nil
+	return a.Tokens[:i], a.Tokens[i], b.Tokens[i], nil
 }
 
 // ABMetric is CAA's behaviour measure: for each item, the probability of the
-// matching answer letter after "(" normalised over the two letters,
-// P(match)/(P(A)+P(B)).
+// matching answer normalised over the two answers, P(match)/(P(A)+P(B)),
+// read at the first token where "(A)" and "(B)" differ (the letter, or a
+// merged "(A" token, depending on the tokenizer).
 func ABMetric(m Model, items []ChoiceItem, f Format) Metric {
 	return func(ctx context.Context, s *Steering) ([]float64, error) {
 		var seqs [][]int
 		var ta, tb []int
 		for i, it := range items {
-			e := Example{Prompt: it.Prompt(), Completion: "(", Mark: -1}
-			p, a, err := nextToken(m, f, e, "A")
-			if err != nil {
-				return nil, fmt.Errorf("steerlib: A/B item %d: %w", i, err)
-			}
-			_, b, err := nextToken(m, f, e, "B")
+			p, a, b, err := choiceTokens(m, f, it.Prompt())
 			if err != nil {
 				return nil, fmt.Errorf("steerlib: A/B item %d: %w", i, err)
 			}

@@ -121,6 +121,10 @@ type Activations struct {
 	Paired      bool // one row per example and the dataset is paired
 	NumPos      int
 	NumNeg      int
+	// PosLabels are the positive examples' labels, by example index (for
+	// CAA sets the matching letter); Separability stratifies its halves by
+	// them.
+	PosLabels []string
 	acc         map[SiteLayer]*accum
 	order       []SiteLayer
 }
@@ -352,7 +356,13 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 			items = append(items, item{tk, ci, i})
 		}
 	}
-	a := &Activations{Dataset: d.Name, DatasetHash: d.Hash, ModelHash: m.Hash(), Opt: opt,
+	var labels []string
+	if opt.Read != ReadAll {
+		for _, e := range d.Positive {
+			labels = append(labels, e.Label)
+		}
+	}
+	a := &Activations{Dataset: d.Name, DatasetHash: d.Hash, ModelHash: m.Hash(), Opt: opt, PosLabels: labels,
 		Paired: d.Paired && opt.Read != ReadAll, NumPos: len(d.Positive), NumNeg: len(d.Negative), acc: map[SiteLayer]*accum{}}
 	for _, s := range opt.Sites {
 		if s == engine.SiteRouter {

@@ -64,3 +64,42 @@ func TestSeparabilityOnToy(t *testing.T) {
 		t.Error("no html")
 	}
 }
+
+func TestHalfIndexStratifies(t *testing.T) {
+	labels := []string{"A", "B", "A", "B", "A", "B", "A", "B", "A", "B"}
+	a, b := halfIndex(len(labels), labels)
+	count := func(idx []int, l string) int {
+		n := 0
+		for _, i := range idx {
+			if labels[i] == l {
+				n++
+			}
+		}
+		return n
+	}
+	for _, l := range []string{"A", "B"} {
+		if d := count(a, l) - count(b, l); d < -1 || d > 1 {
+			t.Errorf("label %s: %d vs %d", l, count(a, l), count(b, l))
+		}
+	}
+	if len(a)+len(b) != len(labels) {
+		t.Error("rows lost")
+	}
+	// Not a parity split: some half holds indices of both parities.
+	odd, even := 0, 0
+	for _, i := range a {
+		if i%2 == 0 {
+			even++
+		} else {
+			odd++
+		}
+	}
+	if odd == 0 || even == 0 {
+		t.Errorf("half %v is a parity class", a)
+	}
+	x, y := halfIndex(10, nil)
+	x2, y2 := halfIndex(10, nil)
+	if len(x) != 5 || len(y) != 5 || x[0] != x2[0] || y[0] != y2[0] {
+		t.Error("unlabelled halves not even or not deterministic")
+	}
+}

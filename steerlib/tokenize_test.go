@@ -56,7 +56,7 @@ func TestTokenizeDeepSeekBPE(t *testing.T) {
 	if r.Tokens[0] != tk.BOS() || tk.Decode(r.Tokens[1:]) != "The soup was quite delicious." {
 		t.Errorf("ReviewFormat tokens %v", r.Tokens)
 	}
-	if _, _, err := nextToken(tk, ChatFormat, Example{Prompt: items[0].Prompt(), Completion: "(", Mark: -1}, "A"); err != nil {
-		t.Errorf("A/B letter is not one token after \"(\": %v", err)
+	if _, a, b, err := choiceTokens(tk, ChatFormat, items[0].Prompt()); err != nil || tk.Decode([]int{a}) == tk.Decode([]int{b}) {
+		t.Errorf("A/B answers do not part at one token: %v", err)
 	}
 }
