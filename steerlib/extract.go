@@ -125,8 +125,8 @@ type Activations struct {
 	// CAA sets the matching letter); Separability stratifies its halves by
 	// them.
 	PosLabels []string
-	acc         map[SiteLayer]*accum
-	order       []SiteLayer
+	acc       map[SiteLayer]*accum
+	order     []SiteLayer
 }
 
 // Keys lists the (site, layer) pairs captured, in capture order.
