@@ -198,6 +198,15 @@ func TestReadingHeatmap(t *testing.T) {
 	if r.Proj[0][0] != 'a' || r.Proj[0][1] != 'b' || r.Proj[1][1] != 1 {
 		t.Errorf("projections %v", r.Proj)
 	}
+	// No class projections: per-layer z-scores, ±1 for two tokens.
+	if math.Abs(r.Scaled[0][0]+1) > 1e-12 || math.Abs(r.Scaled[0][1]-1) > 1e-12 {
+		t.Errorf("scaled %v", r.Scaled)
+	}
+	v.ClassProj[0] = [2]float64{'b', 'a'} // positive mean at 'b', negative at 'a'
+	r2, _ := Read(context.Background(), lin{}, lin{}, "ab", steerlib.Format{}, v)
+	if r2.Scaled[0][0] != -1 || r2.Scaled[0][1] != 1 {
+		t.Errorf("class-scaled %v", r2.Scaled[0])
+	}
 	f, err := TokenLayer("Reading", r)
 	if err != nil {
 		t.Fatal(err)

@@ -307,7 +307,12 @@ func avg(x []float64) float64 {
 type Reading struct {
 	Tokens []string
 	Layers []int
-	Proj   [][]float64 // [layer index][token]
+	Proj   [][]float64 // [layer index][token], raw projections on the unit direction
+	// Scaled[i][t] puts layers on one scale: with the vector's class
+	// projections, 0 is the midpoint of the class means, +1 the positive
+	// and −1 the negative class mean; without them, a per-layer z-score.
+	Scaled [][]float64
+	Unit   string
 }
 
 // Read runs text through m once and projects the activation at every token
@@ -360,16 +365,68 @@ func Read(ctx context.Context, m steerlib.Model, dec steerlib.Decoder, text stri
 	if _, err := m.Forward(ctx, [][]int{tk.Tokens}, []steerlib.Hook{h}, false); err != nil {
 		return nil, err
 	}
+	r.Unit = "+1 = positive class mean, −1 = negative class mean"
+	for i, l := range ls {
+		row := make([]float64, len(r.Proj[i]))
+		cp, ok := v.ClassProj[l]
+		half := (cp[0] - cp[1]) / 2
+		if ok && half != 0 {
+			mid := (cp[0] + cp[1]) / 2
+			for t, p := range r.Proj[i] {
+				row[t] = (p - mid) / half
+			}
+		} else {
+			r.Unit = "z-score per layer"
+			mu, sd := 0.0, 0.0
+			for _, p := range r.Proj[i] {
+				mu += p / float64(len(row))
+			}
+			for _, p := range r.Proj[i] {
+				sd += (p - mu) * (p - mu) / float64(len(row))
+			}
+			sd = math.Sqrt(sd)
+			for t, p := range r.Proj[i] {
+				if sd > 0 {
+					row[t] = (p - mu) / sd
+				}
+			}
+		}
+		r.Scaled = append(r.Scaled, row)
+	}
 	return r, nil
 }
 
-// TokenLayer draws a Reading as a token × layer heatmap.
+// TokenLayer draws a Reading as a token × layer heatmap of its scaled
+// projections (see Reading.Scaled), so every layer uses the same colours.
 func TokenLayer(title string, r *Reading) (*Figure, error) {
 	names := make([]string, len(r.Layers))
 	for i, l := range r.Layers {
 		names[i] = fmt.Sprint(l)
 	}
-	return Heatmap(title, "token", "layer", r.Tokens, names, r.Proj, true)
+	z := r.Scaled
+	if z == nil {
+		z = r.Proj
+	}
+	if r.Scaled != nil {
+		// Saturate beyond ±3 so one extreme token (often BOS) does not wash
+		// out the rest.
+		c := make([][]float64, len(z))
+		for i, row := range z {
+			c[i] = make([]float64, len(row))
+			for j, x := range row {
+				c[i][j] = math.Max(-3, math.Min(3, x))
+			}
+		}
+		z = c
+	}
+	toks := make([]string, len(r.Tokens))
+	for i, t := range r.Tokens {
+		if len([]rune(t)) > 12 {
+			t = string([]rune(t)[:11]) + "…"
+		}
+		toks[i] = t
+	}
+	return Heatmap(title, "token (colour: "+r.Unit+", saturated beyond ±3)", "layer", toks, names, z, true)
 }
 
 // ExpertShift draws the change in routed-expert selection rate under
