@@ -61,9 +61,12 @@ package cell
 //   - Compiled calls (time.Sleep, engine calls that ignore ctx) cannot be
 //     stopped: the cell returns Interrupted at once while the call finishes
 //     in the background.
-//   - A panic in a goroutine started by compiled code (a callback from a
-//     compiled package running on its own goroutine) and unbounded recursion
-//     (stack overflow) still end the process.
+//   - Runaway recursion through cell functions stops at 100 000 nested
+//     calls with a StackOverflow error (functions that call cell functions
+//     count their depth); recursion through closures held in variables is
+//     not counted and, like a panic in a goroutine started by compiled code
+//     (a callback run on a compiled package's own goroutine), still ends
+//     the process.
 //   - A runtime error inside a loop or a function is reported at the line
 //     yaegi attributes it to, which can be the enclosing statement; errors
 //     in top-level statements use the exact statement line.

@@ -27,6 +27,9 @@ type scopeInfo interface {
 	// funcReturnsInt reports whether the function name, defined by an
 	// earlier cell, returns exactly one integer.
 	funcReturnsInt(name string) bool
+	// callableNames are the functions and method names earlier cells
+	// defined (for the recursion guard).
+	callableNames() map[string]bool
 	// isCellType and typeHasMethods describe types defined by earlier
 	// cells.
 	isCellType(name string) bool
@@ -50,6 +53,8 @@ type rewriter struct {
 	// usesShow: the cell calls display.Show/ShowID/Update (rewritten to
 	// the session's helpers, which need __sbCapture up to date).
 	usesShow bool
+	// callables: function and method names of the session and the cell.
+	callables map[string]bool
 }
 
 func (c *parsedCell) rewrite(scope scopeInfo, cellN int) (*edits, bool) {
@@ -191,6 +196,8 @@ func (r *rewriter) visit(n ast.Node) bool {
 		r.rangeStmt(n)
 	case *ast.ForStmt:
 		r.forStmt(n)
+	case *ast.FuncDecl:
+		r.guardRecursion(n)
 	}
 	return true
 }
@@ -793,5 +800,40 @@ func isConstLit(e ast.Expr) bool {
 		default:
 			return false
 		}
+	}
+}
+
+// guardRecursion counts nested calls of cell functions that call cell
+// functions (only those can recurse): unbounded recursion in yaegi grows
+// the Go stack until the process dies, taking the notebook's state with it.
+// Past the limit the runtime ends the goroutine (runtime.Goexit, which
+// unwinds in linear time; a panic through 10⁵ interpreted frames takes
+// yaegi minutes) and the cell fails with StackOverflow.
+func (r *rewriter) guardRecursion(fd *ast.FuncDecl) {
+	if fd.Body == nil {
+		return
+	}
+	if r.callables == nil {
+		r.callables = r.scope.callableNames()
+		for _, u := range r.c.units {
+			if d, ok := u.decl.(*ast.FuncDecl); ok {
+				r.callables[d.Name.Name] = true
+			}
+		}
+	}
+	calls := false
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		if c, ok := n.(*ast.CallExpr); ok {
+			switch f := c.Fun.(type) {
+			case *ast.Ident:
+				calls = calls || r.callables[f.Name]
+			case *ast.SelectorExpr:
+				calls = calls || r.callables[f.Sel.Name]
+			}
+		}
+		return !calls
+	})
+	if calls {
+		r.es.insert(r.c.off(fd.Body.Lbrace)+1, " __sb.Enter(); defer __sb.Leave();")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -134,6 +135,21 @@ func (s *Session) runtimeSymbols() interp.Exports {
 			display.PublishBundle(r.Bundle, id, update)
 		}),
 		"At": reflect.ValueOf(func(line int) { s.atLine.Store(int64(line)) }),
+		"Enter": reflect.ValueOf(func() {
+			if s.depth.Add(1) > maxDepth {
+				s.depth.Add(-1)
+				s.overflow.Store(true)
+				s.ctxMu.Lock()
+				running := s.ctx != nil
+				s.ctxMu.Unlock()
+				if !running {
+					s.overflow.Store(false)
+					s.goroutinePanic(0, 0, fmt.Sprintf("stack overflow: more than %d nested calls of cell functions", maxDepth), nil)
+				}
+				runtime.Goexit()
+			}
+		}),
+		"Leave": reflect.ValueOf(func() { s.depth.Add(-1) }),
 		"Keep": reflect.ValueOf(func(vs ...any) {
 			s.capMu.Lock()
 			s.kept = append([]any(nil), vs...)
@@ -272,6 +288,11 @@ func captureHelper(methods map[string]*methodRec) string {
 	sb.WriteString("__sb.Capture(vs[i], k, b, s) } }")
 	return sb.String()
 }
+
+// maxDepth bounds nested calls of cell functions. yaegi's interpreted frames
+// are large: about 300 000 of them fit in Go's 1 GB stack limit, so this
+// leaves room, and unwinding 10⁵ frames with Goexit takes under a second.
+const maxDepth = 100000
 
 // clearValue implements the clear builtin for maps and slices.
 func clearValue(v any) {

@@ -118,6 +118,8 @@ type Session struct {
 	cellN   int
 
 	atLine    atomic.Int64 // last top-level statement line reached (__sb.At)
+	depth     atomic.Int64 // nested guarded calls (__sb.Enter/Leave)
+	overflow  atomic.Bool  // a guarded call ran past maxDepth
 	capHelper string       // source of the current __sbCapture
 	ctxDirty  bool         // a cell assigned the global ctx: restore it before the next cell
 }
@@ -414,6 +416,10 @@ func (s *Session) execute(ctx context.Context, prog *interp.Program, c *parsedCe
 	g0 := runtime.NumGoroutine()
 	_, err := s.in.ExecuteWithContext(ctx, prog)
 	trace := s.errw.end()
+	if s.overflow.Swap(false) {
+		return &Error{Name: "StackOverflow", Message: fmt.Sprintf("more than %d nested calls of cell functions (runaway recursion?); the cell was stopped to keep the kernel and its state alive", maxDepth),
+			Traceback: []string{fmt.Sprintf("StackOverflow: more than %d nested calls of cell functions in cell [%d]", maxDepth, n)}}
+	}
 	if err == nil {
 		return nil
 	}
@@ -1394,6 +1400,20 @@ func (s *Session) funcReturnsInt(name string) bool {
 	}
 	i := strings.LastIndex(f.sig, ")(")
 	return i >= 0 && intTypes[strings.TrimSuffix(f.sig[i+2:], ",)")] && strings.Count(f.sig[i:], ",") == 1
+}
+
+// callableNames implements scopeInfo.
+func (s *Session) callableNames() map[string]bool {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	out := map[string]bool{}
+	for n := range s.funcs {
+		out[n] = true
+	}
+	for _, m := range s.methods {
+		out[m.name] = true
+	}
+	return out
 }
 
 // globalIsVar implements scopeInfo.
