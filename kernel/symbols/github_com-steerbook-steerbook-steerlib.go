@@ -69,6 +69,7 @@ func init() {
 		"ReadAll":             reflect.ValueOf(steerlib.ReadAll),
 		"ReadLast":            reflect.ValueOf(steerlib.ReadLast),
 		"ReadMark":            reflect.ValueOf(steerlib.ReadMark),
+		"ReadMean":            reflect.ValueOf(steerlib.ReadMean),
 		"ReadResponseMean":    reflect.ValueOf(steerlib.ReadResponseMean),
 		"Reflect":             reflect.ValueOf(steerlib.Reflect),
 		"RefusalClassifier":   reflect.ValueOf(steerlib.RefusalClassifier),
