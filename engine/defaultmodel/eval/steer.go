@@ -320,7 +320,11 @@ func SteeringCheck(ctx context.Context, m *engine.Model, c Completer, opt Option
 // as dashed lines.
 func (s *SteerResult) Plot() (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Sentiment steering, block_out of layer %d (%d negative prompts)", s.Layer, s.prompts())
+	where := s.Phase
+	if where == "" {
+		where = "prompt and continuation"
+	}
+	p.Title.Text = fmt.Sprintf("Sentiment steering: diff-of-means at block_out of layer %d, added to %s (%d negative prompts)", s.Layer, where, s.prompts())
 	p.X.Label.Text = "strength (× difference of means)"
 	p.Y.Label.Text = "fraction"
 	p.Y.Min, p.Y.Max = 0, 1.02
