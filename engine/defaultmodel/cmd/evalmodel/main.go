@@ -322,6 +322,12 @@ func steering(ctx context.Context, m *engine.Model, seed uint64, layer, nContras
 			sc := corpus.ScoreCompletion(prompts[i], c)
 			sents += sc.Sentences
 			inG += sc.InGrammar
+			if sc.Truncated {
+				// A steered model can run on without ever ending a sentence
+				// ("genuine genuine …"); ScoreCompletion leaves such a tail
+				// out, here it counts as one sentence out of the grammar.
+				sents++
+			}
 			if i == 0 {
 				example = prompts[i].Text + g.Text
 			}
