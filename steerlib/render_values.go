@@ -56,12 +56,27 @@ func (st Steer) String() string {
 	if st.Streams != nil {
 		sel = append(sel, fmt.Sprintf("streams %v", st.Streams))
 	}
-	if c := st.Condition; c != nil {
+	if st.Tokens != nil {
+		sel = append(sel, fmt.Sprintf("tokens %v", st.Tokens))
+	}
+	var gates []string
+	for _, c := range st.gates() {
 		cmp := c.Comparator
 		if cmp == "" {
 			cmp = Greater
 		}
-		sel = append(sel, fmt.Sprintf("if cos(%s@%d) %s %g", c.Vector.Name, c.Layer, cmp, c.Threshold))
+		name := "?"
+		if c.Vector != nil {
+			name = c.Vector.Name
+		}
+		gates = append(gates, fmt.Sprintf("cos(%s@%d) %s %g", name, c.Layer, cmp, c.Threshold))
+	}
+	if len(gates) > 0 {
+		join := " and "
+		if st.Rule == "any" {
+			join = " or "
+		}
+		sel = append(sel, "if "+strings.Join(gates, join))
 	}
 	site := "?"
 	layers := []int(nil)

@@ -46,3 +46,16 @@ func TestVectorArithmetic(t *testing.T) {
 		t.Error("no html")
 	}
 }
+
+func TestSteerString(t *testing.T) {
+	v := NewVector("sent", engine.SiteBlockOut, 2, []float64{1, 0})
+	st := Add(v, Rel(0.5))
+	st.Phase, st.LastK, st.Tokens = Prompt, 3, []int{7}
+	st.Condition = &Condition{Vector: NewVector("topic", engine.SiteAttnIn, 1, []float64{0, 1}), Layer: 1, Threshold: 0.2}
+	st.Conditions = []*Condition{{Vector: v, Layer: 1, Threshold: 0.1, Comparator: Less}}
+	st.Rule = "any"
+	want := "add 0.5 × mean norm sent at block_out layers [2] (prompt only, last 3 prompt tokens, tokens [7], if cos(topic@1) > 0.2 or cos(sent@1) < 0.1)"
+	if got := st.String(); got != want {
+		t.Errorf("String() =\n%s\nwant\n%s", got, want)
+	}
+}
