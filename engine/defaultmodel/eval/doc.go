@@ -20,7 +20,20 @@
 //     (≥ 90 % at that strength).
 //
 // The steering check uses only the engine's Capture and Intervention API, so
-// it is independent of steerlib and can vouch for it.
+// it is independent of steerlib and can vouch for it. Its protocol was fixed
+// before any trained model was measured: the vector is added at every
+// position (prompt and continuation) of layer NumLayers/2. Options.Steering
+// can add it to the prompt only or the continuation only, and
+// SteeringVariants sweeps both middle layers × those three placements. The
+// variants are reported for information and never count as passing.
+// Besides the classifier's verdict on the whole continuation (the target),
+// each strength reports the stricter fraction whose every sentiment-bearing
+// sentence is positive.
+//
+// Scoring is corpus.ScoreCompletion, with one stricter rule: a completion
+// cut at the token limit inside a sentence counts that piece as a sentence
+// out of the grammar, so degenerate rambling cannot score well by never
+// finishing a sentence.
 //
 // Generation goes through the Completer interface: EngineCompleter wraps an
 // *engine.Model, and tests substitute model-free fakes (the corpus's own
