@@ -32,6 +32,8 @@ package cell
 //     evaluated at the go statement as in Go;
 //   - top-level compound statements run inside a function literal (yaegi
 //     keeps block variables of top-level statements in the global scope);
+//     a defer inside such a statement therefore runs when the statement
+//     ends, while a defer at the top of the cell runs when the cell ends;
 //   - type switches over cell-defined types, top-level comma-ok forms and a
 //     top-level `:=` that redeclares a global it reads are rewritten around
 //     yaegi bugs;

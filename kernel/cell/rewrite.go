@@ -144,6 +144,12 @@ func (r *rewriter) topLevel(st ast.Stmt) {
 		r.commaOK(as)
 		return
 	}
+	if d, ok := st.(*ast.DeferStmt); ok {
+		// A defer at the top of a cell runs when the cell ends (yaegi
+		// would run it when the chunk ends, and again after later cells).
+		r.deferredCall(d.Defer, d.Call, "__sb.Defer(", ")")
+		return
+	}
 	switch st.(type) {
 	case *ast.ForStmt, *ast.RangeStmt, *ast.IfStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt,
 		*ast.SelectStmt, *ast.BlockStmt, *ast.LabeledStmt:
@@ -548,8 +554,15 @@ func assigns(body ast.Node, names []string) bool {
 // a call may return several values.
 func (r *rewriter) goStmt(n *ast.GoStmt) {
 	line := r.c.line(r.c.off(n.Go))
+	r.deferredCall(n.Go, n.Call, fmt.Sprintf("__sbGo(%d, %d, ", r.cellN, line), ")")
+}
+
+// deferredCall replaces `kw CALL` (kw at pos: go or defer) with
+// open + func() { CALL } + close, copying variable arguments first so that
+// they are evaluated at the statement, as Go does.
+func (r *rewriter) deferredCall(kw token.Pos, call *ast.CallExpr, open, close string) {
 	var names, vals []string
-	for i, a := range n.Call.Args {
+	for i, a := range call.Args {
 		if !r.isVarExpr(a) {
 			continue
 		}
@@ -563,13 +576,13 @@ func (r *rewriter) goStmt(n *ast.GoStmt) {
 		r.es.add(as, ae, name)
 	}
 	if len(names) == 0 {
-		r.es.add(r.c.off(n.Go), r.c.off(n.Call.Pos()), fmt.Sprintf("__sbGo(%d, %d, func() { ", r.cellN, line))
-		r.es.insert(r.c.off(n.Call.End()), " })")
+		r.es.add(r.c.off(kw), r.c.off(call.Pos()), open+"func() { ")
+		r.es.insert(r.c.off(call.End()), " }"+close)
 		return
 	}
-	r.es.add(r.c.off(n.Go), r.c.off(n.Call.Pos()), fmt.Sprintf("__sbGo(%d, %d, func() func() { %s := %s; return func() { ",
-		r.cellN, line, strings.Join(names, ", "), strings.Join(vals, ", ")))
-	r.es.insert(r.c.off(n.Call.End()), " } }())")
+	r.es.add(r.c.off(kw), r.c.off(call.Pos()), fmt.Sprintf("%sfunc() func() { %s := %s; return func() { ",
+		open, strings.Join(names, ", "), strings.Join(vals, ", ")))
+	r.es.insert(r.c.off(call.End()), " } }()"+close)
 }
 
 // isVarExpr reports whether e is a variable, or a field or element of one.

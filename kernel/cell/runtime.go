@@ -149,7 +149,13 @@ func (s *Session) runtimeSymbols() interp.Exports {
 				runtime.Goexit()
 			}
 		}),
-		"Leave": reflect.ValueOf(func() { s.depth.Add(-1) }),
+		"Leave":       reflect.ValueOf(func() { s.depth.Add(-1) }),
+		"RunDeferred": reflect.ValueOf(s.runDeferredNow),
+		"Defer": reflect.ValueOf(func(f func()) {
+			s.capMu.Lock()
+			s.deferred = append(s.deferred, f)
+			s.capMu.Unlock()
+		}),
 		"Keep": reflect.ValueOf(func(vs ...any) {
 			s.capMu.Lock()
 			s.kept = append([]any(nil), vs...)

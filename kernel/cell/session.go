@@ -102,7 +102,8 @@ type Session struct {
 
 	capMu    sync.Mutex
 	captured []captured
-	kept     []any // values of a typed definition (typedefine.go)
+	kept     []any    // values of a typed definition (typedefine.go)
+	deferred []func() // the cell's top-level defers, run when it ends
 	keptAll  []any
 
 	panicMu      sync.Mutex
@@ -282,6 +283,7 @@ func (s *Session) Execute(ctx context.Context, src string, n int) (Result, error
 	}
 	bar := display.NewProgress()
 	defer bar.Close()
+	defer s.runDeferred(ctx, n)
 	s.setCtx(progress.WithReporter(ctx, bar))
 	defer s.setCtx(nil)
 	for _, ch := range p.chunks {
@@ -1865,4 +1867,50 @@ func (s *Session) resultTypeOf(c *parsedCell, e ast.Expr) string {
 		return f.result
 	}
 	return ""
+}
+
+// runDeferred runs the cell's top-level defers, last first, reporting a
+// panic in one of them on stderr. They run inside the interpreter under the
+// cell's context, so an interrupt stops them too.
+func (s *Session) runDeferred(ctx context.Context, n int) {
+	s.capMu.Lock()
+	pending := len(s.deferred)
+	s.capMu.Unlock()
+	if pending == 0 {
+		return
+	}
+	prog, err := s.compile(&chunk{text: "__sb.RunDeferred()", stmt: true, what: "deferred calls"}, 0)
+	if err == nil {
+		s.errw.begin()
+		_, err = s.in.ExecuteWithContext(ctx, prog)
+		s.errw.end()
+	}
+	if err != nil {
+		fmt.Fprintf(s.opts.Stderr, "deferred calls of cell [%d]: %v\n", n, err)
+	}
+	s.capMu.Lock()
+	s.deferred = nil
+	s.capMu.Unlock()
+}
+
+// runDeferredNow is __sb.RunDeferred: it pops and runs the deferred calls.
+func (s *Session) runDeferredNow() {
+	for {
+		s.capMu.Lock()
+		if len(s.deferred) == 0 {
+			s.capMu.Unlock()
+			return
+		}
+		f := s.deferred[len(s.deferred)-1]
+		s.deferred = s.deferred[:len(s.deferred)-1]
+		s.capMu.Unlock()
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					fmt.Fprintf(s.opts.Stderr, "panic in a deferred call: %v\n", r)
+				}
+			}()
+			f()
+		}()
+	}
 }
