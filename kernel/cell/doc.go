@@ -63,12 +63,11 @@ package cell
 //   - Compiled calls (time.Sleep, engine calls that ignore ctx) cannot be
 //     stopped: the cell returns Interrupted at once while the call finishes
 //     in the background.
-//   - Runaway recursion through cell functions stops at 100 000 nested
-//     calls with a StackOverflow error (functions that call cell functions
-//     count their depth); recursion through closures held in variables is
-//     not counted and, like a panic in a goroutine started by compiled code
-//     (a callback run on a compiled package's own goroutine), still ends
-//     the process.
+//   - Runaway recursion stops at 100 000 nested calls with a StackOverflow
+//     error: functions and function literals that call cell functions or
+//     function variables count their depth. A panic in a goroutine started
+//     by compiled code (a callback run on a compiled package's own
+//     goroutine) still ends the process.
 //   - A runtime error inside a loop or a function is reported at the line
 //     yaegi attributes it to, which can be the enclosing statement; errors
 //     in top-level statements use the exact statement line.

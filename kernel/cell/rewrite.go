@@ -203,7 +203,9 @@ func (r *rewriter) visit(n ast.Node) bool {
 	case *ast.ForStmt:
 		r.forStmt(n)
 	case *ast.FuncDecl:
-		r.guardRecursion(n)
+		r.guardRecursion(n.Body)
+	case *ast.FuncLit:
+		r.guardRecursion(n.Body)
 	}
 	return true
 }
@@ -822,8 +824,8 @@ func isConstLit(e ast.Expr) bool {
 // Past the limit the runtime ends the goroutine (runtime.Goexit, which
 // unwinds in linear time; a panic through 10⁵ interpreted frames takes
 // yaegi minutes) and the cell fails with StackOverflow.
-func (r *rewriter) guardRecursion(fd *ast.FuncDecl) {
-	if fd.Body == nil {
+func (r *rewriter) guardRecursion(body *ast.BlockStmt) {
+	if body == nil {
 		return
 	}
 	if r.callables == nil {
@@ -835,11 +837,13 @@ func (r *rewriter) guardRecursion(fd *ast.FuncDecl) {
 		}
 	}
 	calls := false
-	ast.Inspect(fd.Body, func(n ast.Node) bool {
+	ast.Inspect(body, func(n ast.Node) bool {
 		if c, ok := n.(*ast.CallExpr); ok {
 			switch f := c.Fun.(type) {
 			case *ast.Ident:
-				calls = calls || r.callables[f.Name]
+				// A cell function, or a variable that may hold a closure
+				// that calls back (var walk func(*Node); walk = func…).
+				calls = calls || r.callables[f.Name] || r.vars[f.Name] || r.scope.globalIsVar(f.Name)
 			case *ast.SelectorExpr:
 				calls = calls || r.callables[f.Sel.Name]
 			}
@@ -847,6 +851,6 @@ func (r *rewriter) guardRecursion(fd *ast.FuncDecl) {
 		return !calls
 	})
 	if calls {
-		r.es.insert(r.c.off(fd.Body.Lbrace)+1, " __sb.Enter(); defer __sb.Leave();")
+		r.es.insert(r.c.off(body.Lbrace)+1, " __sb.Enter(); defer __sb.Leave();")
 	}
 }
