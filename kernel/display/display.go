@@ -96,6 +96,9 @@ func Bundle(v any) map[string]any {
 	if v == nil {
 		return map[string]any{"text/plain": "<nil>"}
 	}
+	if brokenMethods(reflect.TypeOf(v)) {
+		return map[string]any{"text/plain": capText(reflectText(reflect.ValueOf(v), 0))}
+	}
 	if b, ok := mimeBundle(v); ok {
 		if _, has := b["text/plain"]; !has {
 			b["text/plain"] = plainText(v)
@@ -154,12 +157,88 @@ func plainText(v any) string {
 			return capText(fmt.Sprintf("%+v", v))
 		}
 	}
-	if (rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array) && !implementsFormatting(v) {
-		var sb strings.Builder
-		summarize(&sb, rv, 0)
-		return capText(sb.String())
+	if rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array {
+		if brokenMethods(rv.Type().Elem()) || !implementsFormatting(v) {
+			var sb strings.Builder
+			summarize(&sb, rv, 0)
+			return capText(sb.String())
+		}
 	}
 	return capText(fmt.Sprintf("%v", v))
+}
+
+// brokenMethods reports struct types built by reflect.StructOf (as yaegi
+// builds the struct types of cells) that embed a type with methods: their
+// method tables are unusable, and a type switch or interface assertion on
+// such a value is a fatal runtime error, not a panic. They are rendered by
+// reflection only.
+func brokenMethods(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || t.Name() != "" {
+		return false
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.Anonymous {
+			continue
+		}
+		ft := f.Type
+		if ft.NumMethod() > 0 || (ft.Kind() != reflect.Pointer && ft.Kind() != reflect.Interface && reflect.PointerTo(ft).NumMethod() > 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// reflectText formats a value like %+v without interface conversions of
+// values whose type has a broken method table.
+func reflectText(rv reflect.Value, depth int) string {
+	if !rv.IsValid() {
+		return "<nil>"
+	}
+	if depth > 6 {
+		return "..."
+	}
+	if !brokenMethods(rv.Type()) && rv.CanInterface() {
+		return fmt.Sprintf("%+v", rv.Interface())
+	}
+	switch rv.Kind() {
+	case reflect.Pointer:
+		if rv.IsNil() {
+			return "<nil>"
+		}
+		return "&" + reflectText(rv.Elem(), depth+1)
+	case reflect.Interface:
+		if rv.IsNil() {
+			return "<nil>"
+		}
+		return reflectText(rv.Elem(), depth+1)
+	case reflect.Struct:
+		var parts []string
+		for i := 0; i < rv.NumField(); i++ {
+			parts = append(parts, rv.Type().Field(i).Name+":"+reflectText(rv.Field(i), depth+1))
+		}
+		return "{" + strings.Join(parts, " ") + "}"
+	case reflect.Slice, reflect.Array:
+		var parts []string
+		for i := 0; i < rv.Len() && i < summaryThreshold; i++ {
+			parts = append(parts, reflectText(rv.Index(i), depth+1))
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	case reflect.String:
+		return rv.String()
+	case reflect.Bool:
+		return fmt.Sprint(rv.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return fmt.Sprint(rv.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return fmt.Sprint(rv.Uint())
+	case reflect.Float32, reflect.Float64:
+		return fmt.Sprint(rv.Float())
+	}
+	return "?"
 }
 
 func implementsFormatting(v any) bool {
@@ -180,6 +259,10 @@ const (
 )
 
 func summarize(sb *strings.Builder, rv reflect.Value, depth int) {
+	if rv.IsValid() && brokenMethods(rv.Type()) {
+		sb.WriteString(reflectText(rv, depth))
+		return
+	}
 	if (rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array) || depth > 8 || (rv.Kind() == reflect.Slice && rv.IsNil()) {
 		if rv.IsValid() && rv.CanInterface() {
 			fmt.Fprintf(sb, "%v", rv.Interface())
