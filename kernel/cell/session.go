@@ -575,7 +575,7 @@ func bundleOf(c captured) map[string]any {
 	case 1:
 		if c.b != nil {
 			if _, ok := c.b["text/plain"]; !ok {
-				c.b["text/plain"] = fmt.Sprintf("%v", c.v)
+				c.b["text/plain"] = display.Bundle(c.v)["text/plain"]
 			}
 			return c.b
 		}
