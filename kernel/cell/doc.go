@@ -76,5 +76,10 @@ package cell
 //     helpers so that MIMEBundle/String/Error methods of cell types are
 //     used there and for trailing values; compiled code that receives a
 //     cell value (fmt in compiled packages, a plot) sees only its fields.
-//   - Reading os.Stdin in a cell does not reach the front-end; use
-//     display.Input / display.Password.
+//   - A cell struct type that embeds a type with methods (struct{
+//     time.Duration }) gets a method table Go's runtime cannot use: a type
+//     switch on such a value in compiled code is a fatal error. The display
+//     path renders these values by reflection; handing one to other
+//     compiled code that type-switches on `any` can still end the process.
+//   - os.Stdin in cells is an io.Reader (not an *os.File) so that reads
+//     reach the front-end (input_request).
