@@ -61,6 +61,7 @@ func main() {
 	nSteer := flag.Int("steer-prompts", 48, "negative review prompts to steer")
 	strengths := flag.String("strengths", "0,1,2,3,4,5,6,8", "steering strengths (multiples of the difference of means)")
 	out := flag.String("out", "", "folder for results.json and steering.png")
+	decodeOnly := flag.Bool("steer-decode-only", false, "steer only generated positions (Phase Decode), not the prompt")
 	flag.Parse()
 	if *out == "" {
 		log.Fatal("evalmodel: -out is required")
@@ -125,7 +126,7 @@ func main() {
 		log.Printf("%s: %s [%s]", mode.name, met, time.Since(t0).Round(time.Millisecond))
 	}
 
-	steer, err := steering(ctx, m, *seed, *layer, *nContrast, *nSteer, *maxTok, ss, *out)
+	steer, err := steering(ctx, m, *seed, *layer, *nContrast, *nSteer, *maxTok, ss, *out, *decodeOnly)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -241,7 +242,7 @@ func metricsMap(m corpus.Metrics) map[string]any {
 // steering builds the difference-of-means sentiment vector at layer and
 // measures its effect on negative-prompted review continuations (greedy).
 func steering(ctx context.Context, m *engine.Model, seed uint64, layer, nContrast, nSteer, maxTok int,
-	strengths []float64, out string) (map[string]any, error) {
+	strengths []float64, out string, decodeOnly bool) (map[string]any, error) {
 	gen, err := corpus.New(corpus.Options{Seed: seed, Stream: streamSteer})
 	if err != nil {
 		return nil, err
@@ -302,7 +303,11 @@ func steering(ctx context.Context, m *engine.Model, seed uint64, layer, nContras
 	for _, s := range strengths {
 		var ivs []engine.Intervention
 		if s != 0 {
-			ivs = []engine.Intervention{engine.AddVector(engine.SiteBlockOut, []int{layer}, vec, float32(s))}
+			iv := engine.AddVector(engine.SiteBlockOut, []int{layer}, vec, float32(s))
+			if decodeOnly {
+				iv.Phase = engine.Decode
+			}
+			ivs = []engine.Intervention{iv}
 		}
 		texts := make([]string, len(prompts))
 		for i, p := range prompts {
@@ -355,6 +360,6 @@ func steering(ctx context.Context, m *engine.Model, seed uint64, layer, nContras
 	if err := p.Save(7*vg.Inch, 4*vg.Inch, filepath.Join(out, "steering.png")); err != nil {
 		return nil, err
 	}
-	return map[string]any{"layer": layer, "vector_norm": math.Sqrt(norm), "contrast_docs_per_side": nContrast,
+	return map[string]any{"layer": layer, "decode_only": decodeOnly, "vector_norm": math.Sqrt(norm), "contrast_docs_per_side": nContrast,
 		"prompts": len(prompts), "by_strength": rows}, nil
 }
