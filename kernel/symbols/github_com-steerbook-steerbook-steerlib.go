@@ -5,6 +5,8 @@ package symbols
 import (
 	"context"
 	"github.com/steerbook/steerbook/steerlib"
+	"go/constant"
+	"go/token"
 	"reflect"
 )
 
@@ -85,6 +87,7 @@ func init() {
 		"StreamAnalysis":      reflect.ValueOf(steerlib.StreamAnalysis),
 		"Sweep":               reflect.ValueOf(steerlib.Sweep),
 		"TopicContrast":       reflect.ValueOf(steerlib.TopicContrast),
+		"Version":             reflect.ValueOf(constant.MakeFromLiteral("\"0.1.0\"", token.STRING, 0)),
 
 		// type definitions
 		"Activations":       reflect.ValueOf((*steerlib.Activations)(nil)),
