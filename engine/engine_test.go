@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
@@ -11,69 +10,25 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/steerbook/steerbook/engine/safetensors"
+	"github.com/steerbook/steerbook/engine/internal/golden"
 )
 
-func goldenDir(t testing.TB) string {
-	d, err := filepath.Abs("../../shared/golden/dsv4-tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(d, "expected.json")); err != nil {
-		t.Skipf("golden checkpoint not found at %s (expected ../shared/golden/dsv4-tiny beside the repository): %v", d, err)
-	}
-	return d
-}
+func goldenDir(t testing.TB) string { return golden.Dir(t) }
 
-type golden struct {
+type goldenLogits struct {
 	tokens  [][]int
 	prefill [][][]float32
 	decode  [][][]float32
 	from    int
 }
 
-func loadGoldenExpected(t testing.TB) golden {
-	d := goldenDir(t)
-	b, err := os.ReadFile(filepath.Join(d, "expected.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ej struct {
-		DecodeFrom int `json:"decode_from"`
-		Sequences  []struct {
-			Tokens  []int  `json:"tokens"`
-			Prefill string `json:"prefill_logits"`
-			Decode  string `json:"decode_logits"`
-		} `json:"sequences"`
-	}
-	if err := json.Unmarshal(b, &ej); err != nil {
-		t.Fatal(err)
-	}
-	ck, err := safetensors.Open(filepath.Join(d, "expected.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ck.Close()
-	get := func(name string) [][]float32 {
-		tt, err := ck.Tensor(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := tt.Float32()
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows := make([][]float32, tt.Shape[0])
-		for i := range rows {
-			rows[i] = v[i*tt.Shape[1] : (i+1)*tt.Shape[1]]
-		}
-		return rows
-	}
-	g := golden{from: ej.DecodeFrom}
-	for _, s := range ej.Sequences {
+func loadGoldenExpected(t testing.TB) goldenLogits {
+	seqs, from := golden.Expected(t)
+	g := goldenLogits{from: from}
+	for _, s := range seqs {
 		g.tokens = append(g.tokens, s.Tokens)
-		g.prefill = append(g.prefill, get(s.Prefill))
-		g.decode = append(g.decode, get(s.Decode))
+		g.prefill = append(g.prefill, s.Prefill)
+		g.decode = append(g.decode, s.Decode)
 	}
 	return g
 }
@@ -85,8 +40,6 @@ func maxDiff(a, b []float32) float64 {
 	}
 	return m
 }
-
-var _ = binary.LittleEndian
 
 func loadTiny(t testing.TB, sub string, opts ...LoadOption) *Model {
 	m, err := Load(filepath.Join(goldenDir(t), sub), opts...)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/steerbook/steerbook/engine/internal/golden"
 )
 
 // fileSource is a test-only safetensors reader (the engine uses
@@ -89,17 +91,8 @@ func (fs *fileSource) Linear(w, s *TensorData, out, in int) (Linear, error) {
 	return DequantLinear(w, s, out, in)
 }
 
-// goldenDir is ../shared/golden/dsv4-tiny relative to the repository root.
-func goldenDir(t testing.TB) string {
-	d, err := filepath.Abs("../../../shared/golden/dsv4-tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(d, "expected.json")); err != nil {
-		t.Skipf("golden checkpoint not found at %s (expected ../shared/golden/dsv4-tiny beside the repository): %v", d, err)
-	}
-	return d
-}
+// goldenDir is ../shared/golden/dsv4-tiny beside the repository root.
+func goldenDir(t testing.TB) string { return golden.Dir(t) }
 
 func loadGolden(t testing.TB, sub string, opt Options) *Model {
 	dir := filepath.Join(goldenDir(t), sub)
@@ -122,60 +115,7 @@ func loadGolden(t testing.TB, sub string, opt Options) *Model {
 	return m
 }
 
-type goldenSeq struct {
-	Tokens    []int
-	Prefill   [][]float32 // [pos][V]
-	Decode    [][]float32 // positions decodeFrom…
-	DecodeEnd int
-}
+// goldenSeq is one sequence of DeepSeek's reference logits.
+type goldenSeq = golden.Seq
 
-func loadExpected(t testing.TB) (seqs []goldenSeq, decodeFrom int) {
-	d := goldenDir(t)
-	b, err := os.ReadFile(filepath.Join(d, "expected.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ej struct {
-		DecodeFrom int `json:"decode_from"`
-		Sequences  []struct {
-			Tokens  []int  `json:"tokens"`
-			Prefill string `json:"prefill_logits"`
-			Decode  string `json:"decode_logits"`
-		} `json:"sequences"`
-	}
-	if err := json.Unmarshal(b, &ej); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(filepath.Join(d, "expected.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := binary.LittleEndian.Uint64(raw)
-	var hdr map[string]json.RawMessage
-	if err := json.Unmarshal(raw[8:8+n], &hdr); err != nil {
-		t.Fatal(err)
-	}
-	get := func(name string) [][]float32 {
-		var h struct {
-			Shape   []int  `json:"shape"`
-			Offsets [2]int `json:"data_offsets"`
-		}
-		if err := json.Unmarshal(hdr[name], &h); err != nil {
-			t.Fatal(name, err)
-		}
-		td := &TensorData{Name: name, File: "expected.safetensors", DType: "F32", Shape: h.Shape, Data: raw[8+int(n)+h.Offsets[0] : 8+int(n)+h.Offsets[1]]}
-		v, err := DecodeFloat32(td)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows := make([][]float32, h.Shape[0])
-		for i := range rows {
-			rows[i] = v[i*h.Shape[1] : (i+1)*h.Shape[1]]
-		}
-		return rows
-	}
-	for _, s := range ej.Sequences {
-		seqs = append(seqs, goldenSeq{Tokens: s.Tokens, Prefill: get(s.Prefill), Decode: get(s.Decode)})
-	}
-	return seqs, ej.DecodeFrom
-}
+func loadExpected(t testing.TB) (seqs []goldenSeq, decodeFrom int) { return golden.Expected(t) }
