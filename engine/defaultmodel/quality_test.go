@@ -29,7 +29,7 @@ func loadDefault(t *testing.T) *engine.Model {
 // TestHeldOutLossNearEntropy checks the bar: the held-out loss (nats
 // per predicted token, every token after BOS) is within 10 % of the
 // generator's exact entropy on the same documents. The full 2 000-document
-// figure is in MODEL_CARD.md (cmd/evalmodel); 300 documents keep this quick.
+// figure is in MODEL_CARD.md (eval/cmd/evalmodel); 300 documents keep this quick.
 func TestHeldOutLossNearEntropy(t *testing.T) {
 	m := loadDefault(t)
 	gen, err := corpus.New(corpus.Options{Seed: 1, Stream: streamHeldOut})

@@ -40,7 +40,8 @@
 // reference completions must score 100 %). Run evaluates a model end to end
 // and returns a Report with a text form, an HTML table (MIMEBundle, for
 // notebooks), Markdown for the model card, JSON, and Checks against the
-// thresholds. The command cmd/evalmodel runs it from a shell:
+// thresholds. The command eval/cmd/evalmodel runs it from a shell (-out DIR
+// keeps results.json, report.md and steering.png in DIR):
 //
-//	go run ./engine/defaultmodel/eval/cmd/evalmodel [-model DIR] [-n N] [-seed S] [-json] [-plot PATH]
+//	go run ./engine/defaultmodel/eval/cmd/evalmodel [-model DIR] [-n N] [-seed S] [-json] [-plot PATH] [-md PATH] [-out DIR]
 package eval

@@ -3,14 +3,17 @@
 // corpus: held-out loss vs the generator's exact entropy, greedy and sampled
 // generation on held-out prompts, and the steering check (see package eval).
 //
-//	go run ./engine/defaultmodel/eval/cmd/evalmodel [-model DIR] [-n N] [-seed S] [-json] [-plot PATH] [-md PATH]
+//	go run ./engine/defaultmodel/eval/cmd/evalmodel [-model DIR] [-n N] [-seed S] [-json] [-plot PATH] [-md PATH] [-out DIR]
 //
 // Without -model it evaluates the embedded default model (engine.Default);
 // when none is embedded in the binary it falls back to the exported folder
 // -fallback (default engine/defaultmodel/model). The text report goes to
 // stdout (JSON with -json), progress to stderr; the steering plot is written
-// as a PNG. The exit status is 1 when a check misses its target and -strict
-// is set.
+// as a PNG. With -out DIR every result is also kept in DIR (created if
+// needed): results.json (the -json report, checks included), report.md (the
+// -md report) and steering.png, which then replaces -plot's default path
+// (an explicit -plot or -md still wins). The exit status is 1 when a check
+// misses its target and -strict is set.
 package main
 
 import (
@@ -21,6 +24,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -46,10 +50,24 @@ func main() {
 	asJSON := flag.Bool("json", false, "print the report as JSON")
 	plotPath := flag.String("plot", "engine/defaultmodel/eval/testdata/steering.png", "PNG of the steering sweep ('' to skip)")
 	mdPath := flag.String("md", "", "also write the report as Markdown to this file")
+	outDir := flag.String("out", "", "also write results.json, report.md and steering.png to this folder (created if needed)")
 	strict := flag.Bool("strict", false, "exit with status 1 when a check misses its target")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("evalmodel: ")
+	if *outDir != "" {
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["plot"] {
+			*plotPath = filepath.Join(*outDir, "steering.png")
+		}
+		if !set["md"] {
+			*mdPath = filepath.Join(*outDir, "report.md")
+		}
+		if err := os.MkdirAll(*outDir, 0o755); err != nil {
+			log.Fatal(err)
+		}
+	}
 
 	opt := eval.Options{N: *n, Seed: *seed, LossDocs: *lossDocs, MaxTokens: *maxTok, BatchSize: *batch, Log: os.Stderr}
 	opt.Steering.Contrast, opt.Steering.Prompts = *contrast, *steerPrompts
@@ -123,14 +141,25 @@ func main() {
 			log.Fatal(err)
 		}
 	}
+	out := struct {
+		*eval.Report
+		Checks []eval.Check `json:"checks"`
+		Pass   bool         `json:"pass"`
+	}{rep, rep.Checks(), rep.Pass()}
+	if *outDir != "" {
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			log.Fatal(err)
+		}
+		path := filepath.Join(*outDir, "results.json")
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("results written to %s", path)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		out := struct {
-			*eval.Report
-			Checks []eval.Check `json:"checks"`
-			Pass   bool         `json:"pass"`
-		}{rep, rep.Checks(), rep.Pass()}
 		if err := enc.Encode(out); err != nil {
 			log.Fatal(err)
 		}
