@@ -300,7 +300,8 @@ func DatasetNames() []string {
 //	requests   should-refuse vs benign chat requests (generic English)
 //
 // "topic" is labelled, not contrastive: use TopicContrast. "neutral" is a
-// text list: use NeutralTexts.
+// text list (default-model grammar, sentiment-free; ChatFormat): use
+// NeutralTexts.
 func LoadDataset(name string) (*Dataset, error) {
 	f, err := readDatasetFile(name)
 	if err != nil {
@@ -391,7 +392,18 @@ func TopicContrast(pos, neg string) (*Dataset, error) {
 	return d, nil
 }
 
-// NeutralTexts returns the embedded neutral texts used for cost measurements.
+// NeutralTexts returns the embedded neutral texts, the default text set of
+// the cost measurements (KL from the unsteered model, perplexity, expert
+// routing; DoseOptions.Neutral). Every text is a sentence of the default
+// model's grammar (engine/defaultmodel/corpus): an opinion request such as
+// "How was the movie?", with no sentiment, no register and no refusal or
+// secret request, so a cost measured on the default model reflects the
+// steering and not text the model never saw; a test checks each with
+// corpus.Classify. On the default model, measure with ChatFormat: it was
+// trained on these requests as user turns, while after a bare BOS
+// (ReviewFormat) it only ever saw reviews. The topics restaurant, hotel, film
+// and gadget are cycled in that order, so every prefix of four texts is
+// balanced. They are plain English and serve DeepSeek-V4-Flash as well.
 func NeutralTexts() []string {
 	f, err := readDatasetFile("neutral")
 	if err != nil {

@@ -119,3 +119,49 @@ func TestSplitSpreadsAndKeepsPairs(t *testing.T) {
 		t.Error("split halves share a hash")
 	}
 }
+
+// The neutral texts are the default text set of every cost measurement, so
+// on the default model they must be text it knows and that says nothing
+// about the attributes being steered: every text is in the corpus grammar,
+// carries no sentiment or register evidence, is neither a refusal nor a
+// secret request, rendered as a chat turn (ChatFormat, how they are meant to
+// be measured on the default model) it is a request the grammar recognises,
+// and the four topics are cycled so that every prefix of four is balanced.
+func TestNeutralTextsInDefaultGrammar(t *testing.T) {
+	texts := NeutralTexts()
+	if len(texts) < 8 || len(texts)%4 != 0 {
+		t.Fatalf("%d neutral texts, want a positive multiple of 4 (topics cycled), at least 8", len(texts))
+	}
+	topics := []string{"restaurant", "hotel", "film", "gadget"}
+	seen := map[string]bool{}
+	for i, text := range texts {
+		if seen[text] {
+			t.Errorf("text %d %q repeated", i, text)
+		}
+		seen[text] = true
+		l := corpus.Classify(text)
+		if !l.InGrammar || len(l.Sentences) == 0 {
+			t.Errorf("text %d %q is not in the default model's grammar (%.0f%% of its sentences)", i, text, 100*l.InGrammarFraction)
+		}
+		if l.Sentiment != "" || l.Register != "" || l.Refusal {
+			t.Errorf("text %d %q is labelled sentiment %q, register %q, refusal %v; want none", i, text, l.Sentiment, l.Register, l.Refusal)
+		}
+		for _, s := range l.Sentences {
+			if s.HasSentiment || s.HasRegister {
+				t.Errorf("text %d %q: sentence %q carries sentiment (%v) or register (%v) evidence", i, text, s.Text, s.HasSentiment, s.HasRegister)
+			}
+			for _, sym := range s.Symbols {
+				if sym == "REQSECRET" {
+					t.Errorf("text %d %q is a secret request", i, text)
+				}
+			}
+		}
+		chat := ChatFormat.Render(Example{Prompt: text, Mark: -1}).Text
+		if req := corpus.Classify(chat).Request; req == "" || req == corpus.RequestSecret {
+			t.Errorf("text %d %q as a chat turn is recognised as request %q, want a non-secret request of the grammar", i, text, req)
+		}
+		if want := topics[i%len(topics)]; l.Topic != want {
+			t.Errorf("text %d %q has topic %q, want %q (topics cycled %v)", i, text, l.Topic, want, topics)
+		}
+	}
+}

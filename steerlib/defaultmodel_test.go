@@ -35,7 +35,8 @@ func loadDefault(t *testing.T) *EngineModel {
 // token, stream mean at block_out) added at a middle layer should turn the
 // greedy continuations of negative review openings positive, judged by the
 // default model's ground-truth classifier, at a coherence cost reported as
-// the fraction of sentences in the grammar and the KL on neutral text.
+// the fraction of sentences in the grammar and the KL on the neutral texts
+// (NeutralTexts, as chat user turns).
 //
 // It asserts what must hold for any working steering (the vector moves
 // continuations toward positive at some strength; the KL cost grows with
@@ -43,10 +44,10 @@ func loadDefault(t *testing.T) *EngineModel {
 // ≥ 90 % of sentences in grammar) is met; STEERBOOK_HEADLINE=strict makes
 // missing that target a failure. Measured on the first trained default
 // model (2026-12-04): it is not met — best 8/16 positive at 100 % in
-// grammar (layer 4, 0.25 × mean norm, KL 0.13 nats); 13/16 at layer 3,
-// 0.75 × mean norm, but with no sentence left in grammar; stronger pushes
-// break the grammar
-// before they flip more prompts.
+// grammar (layer 4, 0.25 × mean norm, KL 0.15 nats on the neutral texts,
+// perplexity 2.45 against 2.07 unsteered); 13/16 at layer 3, 0.75 × mean
+// norm, but with no sentence left in grammar; stronger pushes break the
+// grammar before they flip more prompts.
 func TestDefaultModelSentimentFlip(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generation sweep on the default model")
@@ -73,7 +74,9 @@ func TestDefaultModelSentimentFlip(t *testing.T) {
 			prompts = append(prompts, p.Text)
 		}
 	}
-	neutral := NeutralTexts()[:6] // the in-grammar openings
+	// All in the default model's grammar and sentiment-free; they are chat
+	// requests, so the cost is measured on them as user turns.
+	neutral := NeutralTexts()
 	sep, _ := acts.Separability(engine.SiteBlockOut, DiffMean, EstimateOptions{})
 	met, moved := false, false
 	for li, layer := range layers {
@@ -105,7 +108,7 @@ func TestDefaultModelSentimentFlip(t *testing.T) {
 					}
 				}
 			}
-			cost, err := CostOf(ctx, m, neutral, ReviewFormat, st, nil, 0)
+			cost, err := CostOf(ctx, m, neutral, ChatFormat, st, nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
