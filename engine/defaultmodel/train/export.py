@@ -5,11 +5,17 @@
       --model engine/defaultmodel/model --parity engine/defaultmodel/testdata/parity.safetensors
 
 Writes <model>/model.safetensors under the official DeepSeek-V4 tensor names
-(design §3.2): BF16 for embeddings, norms and linears; F32 for hc_*,
-attn_sink, compressor ape and gate.bias; I64 for tid2eid. <model>/config.json
-is the deepseek_v4 config. The tokenizer files are already there (prepare).
+(design §3.2), in the release's storage formats by default (--storage fp8):
+FP8 e4m3 with 128x128 UE8M0 block scales for the dense linears, FP4 e2m1 with
+one UE8M0 scale per 32 inputs for the routed experts (export_fp8.py), BF16 for
+embeddings, norms and the remaining linears; F32 for hc_*, attn_sink,
+compressor ape and gate.bias; I64 for tid2eid. --storage bf16 keeps every
+weight in BF16. <model>/config.json is the deepseek_v4 config (with the
+release's quantization_config for fp8). The tokenizer files are already there
+(prepare).
 
-Parity: the exported (BF16-rounded) weights are loaded back into the float32
+Parity: the exported weights (BF16-rounded, then FP8/FP4 round-tripped: the
+values the Go engine dequantises) are loaded back into the float32
 PyTorch model, which runs one prefill of each of a few held-out token windows
 (each starting at a document start); the token ids and the logits at every
 position are stored with, per position, a flag: 1 = an exact tie at the cut
@@ -18,9 +24,8 @@ entry), 2 = rounding-sensitive (float64 and float32 runs of this model differ
 by more than 1e-4 at that position: an FP8/FP4 simulation input lies on a
 rounding midpoint up to float32 noise), 0 = neither.
 
-Also reports the held-out loss with the BF16 weights and, for information,
-with the weights as the release would store them (FP8 e4m3 128x128 UE8M0
-blocks for dense linears, FP4 e2m1 per-32 UE8M0 for routed experts).
+Also reports the held-out loss with the BF16 weights and with the FP8/FP4
+weights, so the card can show what the storage formats cost.
 """
 import argparse
 import json
@@ -126,6 +131,9 @@ def main():
     p.add_argument("--parity-len", type=int, default=128)
     p.add_argument("--eval-docs", type=int, default=2000)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--storage", choices=("bf16", "fp8"), default="fp8",
+                   help="fp8: the release's formats (FP8 dense linears, FP4 routed experts; MODEL_CARD.md), "
+                        "bf16: every weight in BF16")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     st = torch.load(a.ckpt)
@@ -142,20 +150,40 @@ def main():
     for name, t in sd.items():
         out[name] = t.detach().to(dtype_for(name)).contiguous()
     os.makedirs(a.model, exist_ok=True)
-    meta = {"format": "pt", "producer": "steerbook engine/defaultmodel/train/export.py"}
-    save_file(out, os.path.join(a.model, "model.safetensors"), metadata=meta)
     hf = cfg.to_hf()
+    val = T.Data(a.data, "val", 0)
+
+    # the weights the Go engine computes with: BF16 values, and for the
+    # release formats their FP8/FP4 round trip (the engine dequantises
+    # exactly these values; it does not quantise activations by default)
+    deq = {k: (v.float() if v.is_floating_point() else v) for k, v in out.items()}
+    dsv4.load_state(model, deq)
+    loss_bf16 = T.evaluate(model, val, a.eval_docs)
+    print(f"held-out loss with BF16 weights: {loss_bf16:.5f}")
+    loss_q = None
+    if a.storage == "fp8":
+        import export_fp8  # noqa: E402 (imports this module's is_dense_linear)
+        for name in deq:
+            if ".experts." in name and name.endswith(".weight"):
+                deq[name] = fp4_quant(deq[name])
+            elif is_dense_linear(name):
+                deq[name] = fp8_block_quant(deq[name])
+        rel = export_fp8.release_tensors(out)
+        export_fp8.write_safetensors(os.path.join(a.model, "model.safetensors"), rel)
+        hf = export_fp8.release_config(hf)
+        dsv4.load_state(model, deq)
+        loss_q = T.evaluate(model, val, a.eval_docs)
+        print(f"held-out loss with FP8 dense / FP4 expert weights: {loss_q:.5f} (BF16 {loss_bf16:.5f})")
+        ntensors = len(rel)
+    else:
+        meta = {"format": "pt", "producer": "steerbook engine/defaultmodel/train/export.py"}
+        save_file(out, os.path.join(a.model, "model.safetensors"), metadata=meta)
+        ntensors = len(out)
     with open(os.path.join(a.model, "config.json"), "w") as f:
         json.dump(hf, f, indent=2)
         f.write("\n")
     nbytes = os.path.getsize(os.path.join(a.model, "model.safetensors"))
-    print(f"wrote {len(out)} tensors, {nbytes / 1e6:.2f} MB")
-
-    # reload the rounded weights: parity is against what the Go engine reads
-    dsv4.load_state(model, {k: (v.float() if v.is_floating_point() else v) for k, v in out.items()})
-    val = T.Data(a.data, "val", 0)
-    loss_bf16 = T.evaluate(model, val, a.eval_docs)
-    print(f"held-out loss with exported BF16 weights: {loss_bf16:.5f}")
+    print(f"wrote {ntensors} tensors ({a.storage}), {nbytes / 1e6:.2f} MB")
 
     toks, logits, flags = [], [], []
     starts = val.all_starts
@@ -173,25 +201,13 @@ def main():
     os.makedirs(os.path.dirname(a.parity), exist_ok=True)
     save_file(par, a.parity, metadata={
         "doc": "tokens [N,S] I64 held-out windows starting at a document start; logits [N,S,V] F32 "
-               "PyTorch float32 prefill logits at every position with the exported BF16 weights; flags [N,S] I64: "
+               "PyTorch float32 prefill logits at every position with the exported weights (" + a.storage + ", dequantised); flags [N,S] I64: "
                "1 indexer top-k tie at the cut, 2 rounding-sensitive (f32 vs f64 differ > 1e-4), 0 neither"})
     nf = {k: int((par['flags'] == k).sum()) for k in (1, 2)}
     print(f"parity: {par['tokens'].shape} tokens, flags tie={nf[1]} sensitive={nf[2]} -> {a.parity}")
 
-    # informational: the release's storage formats
-    q = {}
-    for name, t in out.items():
-        w = t.float() if t.is_floating_point() else t
-        if ".experts." in name and name.endswith(".weight"):
-            w = fp4_quant(w)
-        elif is_dense_linear(name):
-            w = fp8_block_quant(w)
-        q[name] = w
-    dsv4.load_state(model, q)
-    loss_q = T.evaluate(model, val, a.eval_docs)
-    print(f"held-out loss with FP8 dense / FP4 expert weights: {loss_q:.5f} (BF16 {loss_bf16:.5f})")
-    summ = {"tensors": len(out), "bytes": nbytes, "val_loss_bf16": loss_bf16, "val_loss_fp8_fp4": loss_q,
-            "eval_docs": a.eval_docs, "parity_flags": nf}
+    summ = {"storage": a.storage, "tensors": ntensors, "bytes": nbytes, "val_loss_bf16": loss_bf16,
+            "val_loss_fp8_fp4": loss_q, "eval_docs": a.eval_docs, "parity_flags": nf}
     with open(os.path.join(os.path.dirname(a.ckpt), "export.json"), "w") as f:
         json.dump(summ, f, indent=1)
     print(json.dumps(summ))

@@ -1,8 +1,9 @@
 """Write the release-format variant of an exported model folder (design §3.3):
 FP8 e4m3 dense linears with 128x128 UE8M0 block scales, FP4 e2m1 routed
 experts packed two per byte (low nibble first) with one UE8M0 scale per 32
-inputs; everything else as in the BF16 folder. Used to check whether the
-release's storage formats keep quality (MODEL_CARD.md); not embedded.
+inputs; everything else as in the BF16 folder. export.py --storage fp8 uses
+release_tensors/release_config to write the embedded model this way; run as a
+script, this converts an exported BF16 folder.
 
   .venv-train/bin/python engine/defaultmodel/train/export_fp8.py \
       --src engine/defaultmodel/model --dst /tmp/dm-fp8
@@ -96,13 +97,10 @@ def write_safetensors(path, tensors):
             f.write(b)
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--src", default="engine/defaultmodel/model")
-    p.add_argument("--dst", required=True)
-    a = p.parse_args()
-    os.makedirs(a.dst, exist_ok=True)
-    src = load_file(os.path.join(a.src, "model.safetensors"))
+def release_tensors(src):
+    """The release's storage formats for a BF16 state dict: name -> (safetensors
+    dtype, shape, raw bytes), with a .scale tensor beside every quantised
+    weight."""
     out = {}
     npdt = {torch.bfloat16: "BF16", torch.float32: "F32", torch.int64: "I64"}
     for name, t in src.items():
@@ -118,11 +116,28 @@ def main():
             raw = t.contiguous().view(torch.int16).numpy().tobytes() if t.dtype == torch.bfloat16 \
                 else t.contiguous().numpy().tobytes()
             out[name] = (npdt[t.dtype], tuple(t.shape), raw)
-    write_safetensors(os.path.join(a.dst, "model.safetensors"), out)
-    cfg = json.load(open(os.path.join(a.src, "config.json")))
+    return out
+
+
+def release_config(cfg):
+    """config.json fields that declare the release's storage formats."""
+    cfg = dict(cfg)
     cfg["quantization_config"] = {"activation_scheme": "dynamic", "fmt": "e4m3", "quant_method": "fp8",
                                   "scale_fmt": "ue8m0", "weight_block_size": [128, 128]}
     cfg["expert_dtype"] = "fp4"
+    return cfg
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--src", default="engine/defaultmodel/model")
+    p.add_argument("--dst", required=True)
+    a = p.parse_args()
+    os.makedirs(a.dst, exist_ok=True)
+    src = load_file(os.path.join(a.src, "model.safetensors"))
+    out = release_tensors(src)
+    write_safetensors(os.path.join(a.dst, "model.safetensors"), out)
+    cfg = release_config(json.load(open(os.path.join(a.src, "config.json"))))
     json.dump(cfg, open(os.path.join(a.dst, "config.json"), "w"), indent=2)
     for f in ("tokenizer.json", "tokenizer_config.json", "generation_config.json"):
         shutil.copy(os.path.join(a.src, f), a.dst)

@@ -50,6 +50,12 @@ def parse():
     p.add_argument("--eval-docs", type=int, default=256, help="held-out docs for periodic evaluation")
     p.add_argument("--time-budget", type=float, default=0, help="seconds; stop early (0 = none)")
     p.add_argument("--bench", type=int, default=0, help="time N steps and exit")
+    p.add_argument("--answer-weight", type=float, default=1.0,
+                   help="loss weight of the first token after </think> (the assistant's decision: the MC letter, "
+                        "refuse or comply). One token per chat carries the whole decision, so at weight 1 its "
+                        "gradient is lost among ~100 others per document")
+    p.add_argument("--think-end-id", type=int, default=6, help="token id of </think>")
+    p.add_argument("--mc-ids", default="581,591", help="token ids of the MC answers \"(A\",\"(B\" (held-out accuracy)")
     p.add_argument("--init-from", default="", help="start from this checkpoint's weights (final.pt / ckpt.pt), "
                    "fresh optimizer: a second training stage")
     p.add_argument("--replay-lr", default="", help="log.jsonl of an earlier run: reuse its per-step learning "
@@ -94,8 +100,17 @@ def lr_at(step, prog, a):
     return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
+def token_weights(x, y, a):
+    """Per-target loss weights: a.answer_weight where the input token is
+    </think>, i.e. the target is the first token of the assistant's answer."""
+    w = torch.ones(y.shape)
+    if a.answer_weight != 1.0:
+        w[x == a.think_end_id] = a.answer_weight
+    return w
+
+
 @torch.no_grad()
-def evaluate(model, data, ndocs, batch=32):
+def evaluate(model, data, ndocs, batch=32, think_end=6, answer_ids=()):
     """Held-out loss in nats per predicted token, document by document: each
     document starts at position 0 (BOS) and every token after BOS, EOS
     included, is predicted - the same count as the generator's entropy per
@@ -105,6 +120,7 @@ def evaluate(model, data, ndocs, batch=32):
     starts = data.all_starts[:ndocs]
     ends = np.append(data.all_starts[1:], len(data.tok))[:ndocs]
     tot, n = 0.0, 0
+    ans_ok, ans_n = 0, 0
     for i in range(0, len(starts), batch):
         st, en = starts[i:i + batch], ends[i:i + batch]
         L = int((en - st).max())
@@ -120,7 +136,16 @@ def evaluate(model, data, ndocs, batch=32):
                                                 reduction="none").view(m.shape)
         tot += nll[m].sum().item()
         n += int(m.sum())
+        if answer_ids:
+            inp, tgt = x[:, :-1], x[:, 1:]
+            sel = m & (inp == think_end)
+            for aid in answer_ids:
+                sel_a = sel & (tgt == aid)
+                ans_n += int(sel_a.sum())
+                ans_ok += int((logits.argmax(-1)[sel_a] == aid).sum())
     model.train()
+    if answer_ids:
+        return tot / n, (ans_ok / ans_n if ans_n else float("nan"))
     return tot / n
 
 
@@ -156,6 +181,7 @@ def plot(logf, png, entropy):
 
 def main():
     a = parse()
+    a.mc_ids = tuple(int(t) for t in a.mc_ids.split(",") if t)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     os.makedirs(a.out, exist_ok=True)
@@ -215,7 +241,13 @@ def main():
         x, y = train.batch(rng, a.batch)
         aux = {}
         logits = model(x, aux)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        if a.answer_weight != 1.0:
+            nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
+                                                    reduction="none")
+            w = token_weights(x, y, a).reshape(-1)
+            loss = (nll * w).sum() / w.sum()
+        else:
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         kl = torch.stack(aux["indexer_kl"]).mean() if aux.get("indexer_kl") else torch.zeros(())
         opt.zero_grad(set_to_none=True)
         (loss + a.kl_weight * kl).backward()
@@ -236,7 +268,8 @@ def main():
         rec = {"step": step, "loss": round(loss.item(), 5), "kl": round(kl.item(), 5), "lr": lr,
                "gnorm": round(float(gn), 3), "dt": round(dt, 3), "t": round(time.time() - t_start, 1)}
         if step % a.eval_every == 0 or step == a.steps:
-            rec["val_loss"] = round(evaluate(model, val, a.eval_docs), 5)
+            vl, mc = evaluate(model, val, a.eval_docs, think_end=a.think_end_id, answer_ids=a.mc_ids)
+            rec["val_loss"], rec["val_mc_acc"] = round(vl, 5), round(mc, 4)
             loads = aux.get("loads", [])
             if loads:
                 c = torch.stack([cn.float() for _, cn in loads])
@@ -249,11 +282,11 @@ def main():
         log.flush()
     train_time = time.time() - t_start
     print(f"stopped at step {step} after {train_time:.0f}s", flush=True)
-    final_val = evaluate(model, val, len(val.all_starts))
+    final_val, final_mc = evaluate(model, val, len(val.all_starts), think_end=a.think_end_id, answer_ids=a.mc_ids)
     torch.save({"model": model.state_dict(), "config": cfg.to_hf(), "step": step}, os.path.join(a.out, "final.pt"))
     ent = meta.get("entropy_per_token")
     summary = {"steps": step, "train_seconds": round(train_time, 1), "tokens_seen": step * a.batch * a.seq,
-               "final_val_loss": final_val, "generator_entropy_per_token": ent, "parameters": nparam,
+               "final_val_loss": final_val, "final_val_mc_acc": final_mc, "generator_entropy_per_token": ent, "parameters": nparam,
                "args": vars(a)}
     json.dump(summary, open(os.path.join(a.out, "summary.json"), "w"), indent=1)
     print(json.dumps(summary), flush=True)
