@@ -21,4 +21,4 @@ OMP_WAIT_POLICY=PASSIVE .venv-train/bin/python engine/defaultmodel/train/train.p
     --model engine/defaultmodel/model --parity engine/defaultmodel/testdata/parity.safetensors
 # 5. Go checks
 go test ./engine/defaultmodel/ -run TestParityWithPyTorch -v
-go run ./engine/defaultmodel/cmd/evalmodel -out "$RUN/eval"
+go run ./engine/defaultmodel/eval/cmd/evalmodel -n 96 -loss-docs 1000 -contrast 200 -steer-prompts 48 -out "$RUN/eval"
