@@ -34,6 +34,7 @@ func init() {
 		"New":                 reflect.ValueOf(corpus.New),
 		"ParseMix":            reflect.ValueOf(corpus.ParseMix),
 		"Register":            reflect.ValueOf(corpus.Register),
+		"Registers":           reflect.ValueOf(corpus.Registers),
 		"RequestMC":           reflect.ValueOf(constant.MakeFromLiteral("\"mc\"", token.STRING, 0)),
 		"RequestOpinion":      reflect.ValueOf(constant.MakeFromLiteral("\"opinion\"", token.STRING, 0)),
 		"RequestReview":       reflect.ValueOf(constant.MakeFromLiteral("\"review\"", token.STRING, 0)),
@@ -46,6 +47,7 @@ func init() {
 		"SplitSentences":      reflect.ValueOf(corpus.SplitSentences),
 		"ThinkTok":            reflect.ValueOf(constant.MakeFromLiteral("\"<think>\"", token.STRING, 0)),
 		"Topic":               reflect.ValueOf(corpus.Topic),
+		"Topics":              reflect.ValueOf(corpus.Topics),
 		"UserTok":             reflect.ValueOf(constant.MakeFromLiteral("\"<｜User｜>\"", token.STRING, 0)),
 
 		// type definitions

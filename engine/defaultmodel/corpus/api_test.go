@@ -1,6 +1,7 @@
 package corpus
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -37,6 +38,32 @@ func TestNextWhereAndTagsAt(t *testing.T) {
 	d, err := gen.NextWhere(KindChat, Attributes{Request: RequestMC, MCType: MCTopic, MCAnswer: "B"})
 	if err != nil || MCAnswer(d.Text) != "B" || d.Attrs.MCType != MCTopic {
 		t.Fatalf("MC NextWhere: %v %+v %q", err, d.Attrs, d.Text)
+	}
+}
+
+// Every generated review names a topic and register that Topics and
+// Registers list, and every listed value is generated.
+func TestTopicsRegisters(t *testing.T) {
+	g, err := New(Options{Seed: 3, Mix: Mix{Review: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for range 400 {
+		d := g.Next()
+		if !slices.Contains(Topics(), d.Attrs.Topic) || !slices.Contains(Registers(), d.Attrs.Register) {
+			t.Fatalf("review of topic %q, register %q: not in Topics %v / Registers %v", d.Attrs.Topic, d.Attrs.Register, Topics(), Registers())
+		}
+		seen[d.Attrs.Topic], seen[d.Attrs.Register] = true, true
+	}
+	for _, v := range append(Topics(), Registers()...) {
+		if !seen[v] {
+			t.Errorf("%q listed but never generated in 400 reviews", v)
+		}
+	}
+	Topics()[0] = "x" // a copy: callers cannot change the grammar
+	if Topics()[0] == "x" {
+		t.Error("Topics returned the grammar's own slice")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -297,6 +298,13 @@ func (gen *Generator) generateCase(c docCase) Document {
 	}
 	return Document{Text: text, Kind: c.kind, Attrs: c.attrs, Spans: spans, LogProb: lp, Case: c.name}
 }
+
+// Topics returns the review topics of the grammar ("restaurant", "hotel",
+// "film", "gadget"), in the grammar's order.
+func Topics() []string { return slices.Clone(domains["t"]) }
+
+// Registers returns the registers of the grammar ("formal", "casual").
+func Registers() []string { return slices.Clone(domains["r"]) }
 
 // NextWhere generates a document of the given kind (empty: any) whose
 // attributes match every non-empty field of want (Refusal is matched when
