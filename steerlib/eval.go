@@ -367,7 +367,9 @@ type DoseOptions struct {
 	// repetition (skipped when empty).
 	RepetitionPrompts []string
 	MaxNew            int
-	Format            Format
+	// Format renders the Neutral texts. With the default NeutralTexts(),
+	// which are user requests, the zero value means ChatFormat.
+	Format Format
 }
 
 // DoseResponse is the result of a sweep over strength × layer.
@@ -396,6 +398,9 @@ func Sweep(ctx context.Context, m Model, v *Vector, metric Metric, opt DoseOptio
 	}
 	if opt.Neutral == nil {
 		opt.Neutral = NeutralTexts()
+		if !opt.Format.Chat && !opt.Format.Thinking && !opt.Format.AddBOS && opt.Format.Template == nil {
+			opt.Format = ChatFormat
+		}
 	}
 	base, err := metric(quiet(ctx), nil)
 	if err != nil {

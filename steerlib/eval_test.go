@@ -109,6 +109,25 @@ func TestSweepAndWrongWay(t *testing.T) {
 	if r.Cost[0][1].KL != 0 || r.Cost[0][2].KL <= 0 {
 		t.Errorf("costs %+v", r.Cost[0])
 	}
+
+	// The default neutral texts are user requests: with the zero Format the
+	// sweep renders them as chat turns, an explicit Format is kept.
+	for _, c := range []struct {
+		opt  DoseOptions
+		want Format
+	}{{DoseOptions{Strengths: []float64{0}}, ChatFormat}, {DoseOptions{Strengths: []float64{0}, Format: ReviewFormat}, ReviewFormat}} {
+		r, err := Sweep(context.Background(), m, v, LogitDiffMetric(m, prompts, PlainFormat, []int{a}, []int{b}), c.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := CostOf(context.Background(), m, NeutralTexts(), c.want, nil, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Cost[0][0].BasePerplexity; got != want.Perplexity {
+			t.Errorf("format %+v: neutral base perplexity %g, want %g (CostOf in that format)", c.want, got, want.Perplexity)
+		}
+	}
 }
 
 func TestExpertShiftAndGrid(t *testing.T) {
