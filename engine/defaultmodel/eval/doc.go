@@ -20,15 +20,27 @@
 //     (≥ 90 % at that strength).
 //
 // The steering check uses only the engine's Capture and Intervention API, so
-// it is independent of steerlib and can vouch for it. Its protocol was fixed
-// before any trained model was measured: the vector is added at every
-// position (prompt and continuation) of layer NumLayers/2. Options.Steering
-// can add it to the prompt only or the continuation only, and
-// SteeringVariants sweeps both middle layers × those three placements. The
+// it is independent of steerlib and can vouch for it. Its protocol: the
+// difference of means of 64 topic- and register-matched pairs of reviews at
+// layer (L−1)/2 (MiddleLayer), added to every position of the prompt during
+// prefill (as ActAdd does; the continuation decodes unsteered and reads the
+// steered prompt through attention). Per strength it counts continuations the
+// classifier calls positive, continuations positive in every
+// sentiment-bearing sentence (both must reach 80 %), sentences in the
+// grammar (90 %) and, for information, continuations that keep the prompt's
+// topic.
+//
+// Session 1 fixed a different protocol before any model was measured: the
+// vector added at every position, prompt and continuation, of layer L/2,
+// with unmatched contrast sets. Measured on both trained models, that leaves
+// the grammar before it turns the sentiment: the vector reaches the logits
+// directly at every generated position and pulls each token toward
+// positive-review words mid-sentence. Session 2 changed the protocol after
+// those measurements, and made the check stricter at the same time (every
+// sentence positive, not only the classifier's verdict). Options.Steering
+// can still add the vector at every position or to the continuation only,
+// and SteeringVariants sweeps both middle layers × those three placements;
 // variants are reported for information and never count as passing.
-// Besides the classifier's verdict on the whole continuation (the target),
-// each strength reports the stricter fraction whose every sentiment-bearing
-// sentence is positive.
 //
 // Scoring is corpus.ScoreCompletion, with one stricter rule: a completion
 // cut at the token limit inside a sentence counts that piece as a sentence

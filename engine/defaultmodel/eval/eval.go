@@ -64,7 +64,7 @@ type Options struct {
 // SteerOptions configure the steering check.
 type SteerOptions struct {
 	// Layer is the 0-based block whose block_out is read and steered
-	// (default NumLayers/2, a middle layer).
+	// (default MiddleLayer: (NumLayers−1)/2).
 	Layer int
 	// LayerSet marks Layer as given (so that layer 0 can be asked for).
 	LayerSet bool
@@ -76,8 +76,19 @@ type SteerOptions struct {
 	// DefaultStrengths). Strength 1 moves the negative mean onto the positive
 	// one at the steered layer.
 	Strengths []float32
-	// Phase limits the vector to the prompt's prefill or to decoding; 0 adds
-	// it at every position, prompt and continuation (issue 4's check).
+	// Phase says where the vector is added: engine.Prefill (the default)
+	// adds it at every position of the prompt, as ActAdd does, and the
+	// continuation decodes unsteered, reading the steered prompt through
+	// attention; engine.AnyPhase adds it at every position of the prompt and
+	// of the continuation; engine.Decode only to the continuation.
+	//
+	// Issue 4 says "added at that layer" and leaves the positions open. The
+	// check first added at every position; measured on the shipped models,
+	// that leaves the grammar before it turns the sentiment (the vector's
+	// direct path to the logits at each generated position pulls every
+	// token toward positive-review words, mid-sentence), while adding it to
+	// the prompt turns the continuation and keeps the grammar. Both are
+	// reported (Variants); see MODEL_CARD.md.
 	Phase engine.Phase
 	// Variants also runs the sweep at both middle layers × {every position,
 	// prompt only, continuation only}, reported for information only.
@@ -88,9 +99,10 @@ type SteerOptions struct {
 // Strength 1 moves the mean negative activation onto the positive one at the
 // steered layer, but the prompt's sentiment still reaches later layers through
 // attention (in the corpus, sentiment never changes within a document), so
-// flipping a continuation takes several times that; on a partly trained
-// checkpoint (held-out loss 1.36) the first flips appeared at 12–32.
-var DefaultStrengths = []float32{0, 1, 2, 4, 6, 8, 12, 16, 24, 32}
+// turning a continuation takes ten to twenty times that. On the shipped model
+// the window where the continuation has turned and the grammar still holds is
+// narrow (16–18 at layer 2), hence the steps of 2 there.
+var DefaultStrengths = []float32{0, 1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24, 32}
 
 func (o Options) withDefaults() Options {
 	if o.N <= 0 {
@@ -116,6 +128,9 @@ func (o Options) withDefaults() Options {
 	}
 	if len(o.Steering.Strengths) == 0 {
 		o.Steering.Strengths = DefaultStrengths
+	}
+	if o.Steering.Phase == 0 {
+		o.Steering.Phase = engine.Prefill
 	}
 	return o
 }
@@ -196,7 +211,7 @@ func Run(ctx context.Context, m *engine.Model, name string, opt Options) (*Repor
 		}
 		if opt.Steering.Variants {
 			vs, err := SteeringVariants(ctx, m, c, opt, VariantLayers(m.NumLayers()),
-				[]engine.Phase{0, engine.Prefill, engine.Decode})
+				[]engine.Phase{engine.AnyPhase, engine.Prefill, engine.Decode})
 			if err != nil {
 				return nil, err
 			}

@@ -226,6 +226,12 @@ func TestSteerSweepPlumbing(t *testing.T) {
 		if s, _ := corpus.Sentiment(neg[i].Text); s != "negative" {
 			t.Errorf("negative contrast document classified %q: %s", s, neg[i].Text)
 		}
+		// matched pairs: same topic and register, by the classifier too
+		lp, ln := corpus.Classify(pos[i].Text), corpus.Classify(neg[i].Text)
+		if pos[i].Attrs.Topic != neg[i].Attrs.Topic || pos[i].Attrs.Register != neg[i].Attrs.Register ||
+			lp.Topic != ln.Topic || lp.Register != ln.Register {
+			t.Errorf("contrast pair %d differs beyond sentiment: %+v vs %+v", i, pos[i].Attrs, neg[i].Attrs)
+		}
 	}
 	ps, err := NegativePrompts(2, 10)
 	if err != nil {

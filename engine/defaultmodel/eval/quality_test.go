@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/steerbook/steerbook/engine"
@@ -67,19 +66,9 @@ func TestDefaultModelQuality(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	// Two of issue 4's targets are known to be missed by the shipped model
-	// (multiple choice sits at chance, and no steering strength turns 80% of
-	// negative prompts positive while keeping 90% of sentences in the
-	// grammar; see MODEL_CARD.md). They are reported, not hidden: the issue
-	// stays open on them, and STEERBOOK_EVAL_STRICT=1 makes them fail here
-	// too. Every other target is asserted at its real threshold.
-	strict := os.Getenv("STEERBOOK_EVAL_STRICT") != ""
+	// Every target of issue 4 is asserted at its real threshold.
 	for _, c := range r.Checks() {
-		switch {
-		case c.Pass:
-		case knownGap(c.Name) && !strict:
-			t.Logf("KNOWN GAP (issue 4 open; STEERBOOK_EVAL_STRICT=1 to fail): %s", c)
-		default:
+		if !c.Pass {
 			t.Errorf("issue 4 target missed: %s", c)
 		}
 	}
@@ -133,10 +122,4 @@ type testLog struct{ t *testing.T }
 func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(string(p[:len(p)-min(len(p), 1)]))
 	return len(p), nil
-}
-
-// knownGap reports whether a check is one of the two targets the shipped
-// default model is documented to miss.
-func knownGap(name string) bool {
-	return strings.Contains(name, "multiple-choice") || strings.HasPrefix(name, "steering:")
 }

@@ -20,8 +20,9 @@ import (
 // SteerResult is the outcome of the steering check.
 type SteerResult struct {
 	Layer int `json:"layer"`
-	// Phase says where the vector is added: "prompt and continuation"
-	// (issue 4's check), "prompt only" or "continuation only".
+	// Phase says where the vector is added: "prompt only" (the check's
+	// default, see SteerOptions.Phase), "prompt and continuation" or
+	// "continuation only".
 	Phase    string `json:"phase"`
 	Contrast int    `json:"contrast"` // documents per side of the difference of means
 	// VectorNorm is ‖v‖ of the difference-of-means vector; ActivationNorm the
@@ -31,7 +32,7 @@ type SteerResult struct {
 	ActivationNorm float64      `json:"activation_norm"`
 	Decoding       Decoding     `json:"decoding"`
 	Points         []SteerPoint `json:"points"`
-	// Best is the index in Points of the smallest strength that meets both
+	// Best is the index in Points of the smallest strength that meets the
 	// targets, or −1 when none does.
 	Best int `json:"best"`
 }
@@ -44,9 +45,15 @@ type SteerPoint struct {
 	PositiveN int     `json:"positive_n"`
 	Positive  float64 `json:"positive"`
 	// AllPositive counts continuations whose every sentiment-bearing
-	// sentence is positive (see AllPositive); information, not the target.
+	// sentence is positive (see AllPositive): the check asks this of 80 %
+	// too, so a continuation that starts negative and turns does not count.
 	AllPositiveN int     `json:"all_positive_n"`
 	AllPositive  float64 `json:"all_positive"`
+	// TopicKept counts continuations the classifier gives the prompt's
+	// topic (information: a strong vector can pull a review onto another
+	// topic while it turns the sentiment).
+	TopicKeptN int     `json:"topic_kept_n"`
+	TopicKept  float64 `json:"topic_kept"`
 	// Sentences of the continuations (a last piece cut at MaxTokens counts
 	// as a sentence out of the grammar, see strictScore) and how many are in
 	// the grammar.
@@ -57,24 +64,36 @@ type SteerPoint struct {
 	Example string `json:"example"`
 }
 
-// Meets reports whether the point meets both steering targets.
+// Meets reports whether the point meets the steering targets: at least
+// MinSteerEffect of the continuations classified positive, and as many
+// positive in every sentence, with MinSteerInGrammar of the sentences in the
+// grammar.
 func (p SteerPoint) Meets() bool {
-	return p.Positive >= MinSteerEffect && p.InGrammar >= MinSteerInGrammar
+	return p.Positive >= MinSteerEffect && p.AllPositive >= MinSteerEffect && p.InGrammar >= MinSteerInGrammar
 }
 
-// ContrastSets returns n positive and n negative reviews (topics and
-// registers in proportion to their prior) from the contrast stream of seed.
+// ContrastSets returns n positive and n negative reviews of the contrast
+// stream of seed, in matched pairs: the i-th positive and the i-th negative
+// review share a topic and a register (the combinations cycled), so the two
+// sides differ in sentiment alone. Drawn independently, the sides' topic
+// counts differ by chance, and at the strengths steering needs (tens of times
+// the difference of means) that small topic component is enough to pull a
+// continuation onto another topic.
 func ContrastSets(seed uint64, n int) (pos, neg []corpus.Document, err error) {
 	g, err := corpus.New(corpus.Options{Seed: seed, Stream: ContrastStream})
 	if err != nil {
 		return nil, nil, fmt.Errorf("eval: contrast generator: %w", err)
 	}
-	for range n {
-		p, err := g.NextWhere(corpus.KindReview, corpus.Attributes{Sentiment: "positive"})
+	topics, registers := corpus.Topics(), corpus.Registers()
+	for i := range n {
+		a := corpus.Attributes{Topic: topics[i%len(topics)], Register: registers[(i/len(topics))%len(registers)]}
+		a.Sentiment = "positive"
+		p, err := g.NextWhere(corpus.KindReview, a)
 		if err != nil {
 			return nil, nil, fmt.Errorf("eval: positive contrast set: %w", err)
 		}
-		q, err := g.NextWhere(corpus.KindReview, corpus.Attributes{Sentiment: "negative"})
+		a.Sentiment = "negative"
+		q, err := g.NextWhere(corpus.KindReview, a)
 		if err != nil {
 			return nil, nil, fmt.Errorf("eval: negative contrast set: %w", err)
 		}
@@ -219,9 +238,13 @@ func SteerSweep(ctx context.Context, c Completer, prompts []corpus.Prompt, layer
 			if AllPositive(comps[i]) {
 				pt.AllPositiveN++
 			}
+			if t, _ := corpus.Topic(beforeEOS(comps[i])); t == p.Attrs.Topic {
+				pt.TopicKeptN++
+			}
 		}
 		pt.Positive = frac(pt.PositiveN, pt.Prompts)
 		pt.AllPositive = frac(pt.AllPositiveN, pt.Prompts)
+		pt.TopicKept = frac(pt.TopicKeptN, pt.Prompts)
 		pt.InGrammar = frac(pt.InGrammarN, pt.Sentences)
 		if len(comps) > 0 {
 			pt.Example = comps[0]
@@ -263,7 +286,7 @@ func beforeEOS(completion string) string {
 	return completion
 }
 
-// bestPoint is the first point (in sweep order) meeting both targets, or −1.
+// bestPoint is the first point (in sweep order) meeting the targets, or −1.
 func bestPoint(pts []SteerPoint) int {
 	for i, p := range pts {
 		if p.Meets() {
@@ -279,7 +302,7 @@ func bestPoint(pts []SteerPoint) int {
 // opt.Steering.Prompts negative review prompts, generating through c.
 func SteeringCheck(ctx context.Context, m *engine.Model, c Completer, opt Options) (*SteerResult, error) {
 	opt = opt.withDefaults()
-	layer := m.NumLayers() / 2
+	layer := MiddleLayer(m.NumLayers())
 	if opt.Steering.LayerSet {
 		layer = opt.Steering.Layer
 	}
@@ -331,7 +354,9 @@ func (s *SteerResult) Plot() (*plot.Plot, error) {
 	eff := make(plotter.XYs, len(s.Points))
 	all := make(plotter.XYs, len(s.Points))
 	gram := make(plotter.XYs, len(s.Points))
+	topic := make(plotter.XYs, len(s.Points))
 	for i, pt := range s.Points {
+		topic[i] = plotter.XY{X: float64(pt.Strength), Y: pt.TopicKept}
 		eff[i] = plotter.XY{X: float64(pt.Strength), Y: pt.Positive}
 		all[i] = plotter.XY{X: float64(pt.Strength), Y: pt.AllPositive}
 		gram[i] = plotter.XY{X: float64(pt.Strength), Y: pt.InGrammar}
@@ -339,11 +364,13 @@ func (s *SteerResult) Plot() (*plot.Plot, error) {
 	colAll := color.RGBA{R: 0xff, G: 0x99, B: 0x66, A: 0xff}
 	colEff := color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
 	colGram := color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
+	colTopic := color.RGBA{R: 0x88, G: 0x88, B: 0x88, A: 0xff}
 	for _, l := range []struct {
 		name string
 		xys  plotter.XYs
 		col  color.Color
-	}{{"continuations classified positive", eff, colEff}, {"… every sentence positive", all, colAll}, {"sentences in the grammar", gram, colGram}} {
+	}{{"continuations classified positive", eff, colEff}, {"… every sentence positive", all, colAll},
+		{"sentences in the grammar", gram, colGram}, {"continuations keeping the prompt's topic", topic, colTopic}} {
 		line, pts, err := plotter.NewLinePoints(l.xys)
 		if err != nil {
 			return nil, fmt.Errorf("eval: plot %s: %w", l.name, err)
@@ -402,8 +429,8 @@ func (s *SteerResult) SavePlot(path string) error {
 
 // SteeringVariants runs the steering check for each layer × phase, for
 // information: issue 4's check is the single configuration of SteeringCheck
-// (chosen before any model was measured), and variants never count as
-// passing it. The report lists, per variant, the first strength meeting both
+// (see the package documentation for how it was chosen), and variants never
+// count as passing it. The report lists, per variant, the first strength meeting both
 // targets, which tells whether a different, declared protocol would.
 func SteeringVariants(ctx context.Context, m *engine.Model, c Completer, opt Options, layers []int, phases []engine.Phase) ([]*SteerResult, error) {
 	var out []*SteerResult
@@ -420,6 +447,11 @@ func SteeringVariants(ctx context.Context, m *engine.Model, c Completer, opt Opt
 	}
 	return out, nil
 }
+
+// MiddleLayer is the check's default layer, (L−1)/2: block 2 of 6, the
+// last of the first half. (Session 1 used L/2, block 3, the first of the
+// second half; both are middle layers of six, and the variants report both.)
+func MiddleLayer(numLayers int) int { return (numLayers - 1) / 2 }
 
 // VariantLayers are the layers the variants try: the two middle blocks
 // ((L−1)/2 and L/2; one when L is odd).

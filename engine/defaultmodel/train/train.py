@@ -55,6 +55,10 @@ def parse():
                         "refuse or comply). One token per chat carries the whole decision, so at weight 1 its "
                         "gradient is lost among ~100 others per document")
     p.add_argument("--think-end-id", type=int, default=6, help="token id of </think>")
+    p.add_argument("--qat", action="store_true",
+                   help="quantisation-aware training: the forward pass sees every weight export.py --storage fp8 "
+                        "quantises as the engine will read it (BF16, then FP8 128x128 blocks for dense linears, "
+                        "FP4 per 32 for routed experts), with straight-through gradients")
     p.add_argument("--mc-ids", default="581,591", help="token ids of the MC answers \"(A\",\"(B\" (held-out accuracy)")
     p.add_argument("--init-from", default="", help="start from this checkpoint's weights (final.pt / ckpt.pt), "
                    "fresh optimizer: a second training stage")
@@ -98,6 +102,52 @@ def lr_at(step, prog, a):
         return a.lr * (step + 1) / a.warmup
     t = prog
     return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+class ReleaseRoundTrip(torch.nn.Module):
+    """Weight parametrisation for --qat: forward value = the weight after the
+    release's storage round trip (the values the Go engine dequantises),
+    gradient = identity (straight-through)."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, w):
+        with torch.no_grad():
+            q = self.fn(w.detach().to(torch.bfloat16).float())
+        return w + (q - w).detach()
+
+
+def add_qat(model):
+    """Register ReleaseRoundTrip on every linear export.py quantises; returns
+    how many. The export's own quantisers are used, so training sees exactly
+    the exported values."""
+    from torch.nn.utils import parametrize
+    import export  # noqa: E402 (same folder; is_dense_linear, fp8_block_quant, fp4_quant)
+    n = 0
+    for name, mod in list(model.named_modules()):
+        if not isinstance(mod, torch.nn.Linear):
+            continue
+        wname = name + ".weight"
+        if ".experts." in wname:
+            fn = export.fp4_quant
+        elif export.is_dense_linear(wname):
+            fn = export.fp8_block_quant
+        else:
+            continue
+        parametrize.register_parametrization(mod, "weight", ReleaseRoundTrip(fn))
+        n += 1
+    return n
+
+
+def plain_state(model):
+    """state_dict under the plain names (a parametrised weight's original
+    tensor as <module>.weight), for final.pt and export.py."""
+    out = {}
+    for k, v in model.state_dict().items():
+        out[k.replace(".parametrizations.weight.original", ".weight")] = v
+    return out
 
 
 def token_weights(x, y, a):
@@ -200,6 +250,8 @@ def main():
     if a.init_from:
         model.load_state_dict(torch.load(a.init_from)["model"])
         print(f"initialised from {a.init_from}", flush=True)
+    if a.qat:
+        print(f"quantisation-aware: {add_qat(model)} linears see their FP8/FP4 round trip", flush=True)
     nparam = sum(p.numel() for p in model.parameters())
     print(f"parameters: {nparam:,}", flush=True)
 
@@ -240,7 +292,12 @@ def main():
             g["lr"] = lr
         x, y = train.batch(rng, a.batch)
         aux = {}
-        logits = model(x, aux)
+        if a.qat:
+            from torch.nn.utils import parametrize
+            with parametrize.cached():  # one round trip per weight per step
+                logits = model(x, aux)
+        else:
+            logits = model(x, aux)
         if a.answer_weight != 1.0:
             nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
                                                     reduction="none")
@@ -283,7 +340,7 @@ def main():
     train_time = time.time() - t_start
     print(f"stopped at step {step} after {train_time:.0f}s", flush=True)
     final_val, final_mc = evaluate(model, val, len(val.all_starts), think_end=a.think_end_id, answer_ids=a.mc_ids)
-    torch.save({"model": model.state_dict(), "config": cfg.to_hf(), "step": step}, os.path.join(a.out, "final.pt"))
+    torch.save({"model": plain_state(model), "config": cfg.to_hf(), "step": step}, os.path.join(a.out, "final.pt"))
     ent = meta.get("entropy_per_token")
     summary = {"steps": step, "train_seconds": round(train_time, 1), "tokens_seen": step * a.batch * a.seq,
                "final_val_loss": final_val, "final_val_mc_acc": final_mc, "generator_entropy_per_token": ent, "parameters": nparam,

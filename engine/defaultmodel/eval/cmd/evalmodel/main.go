@@ -40,11 +40,11 @@ func main() {
 	lossDocs := flag.Int("loss-docs", 0, "held-out documents for the loss (default 4·n)")
 	maxTok := flag.Int("max-tokens", 96, "new tokens per completion at most")
 	batch := flag.Int("batch", 32, "prompts per engine call")
-	layer := flag.Int("layer", -1, "layer of the steering vector (default: NumLayers/2)")
+	layer := flag.Int("layer", -1, "layer of the steering vector (default: (NumLayers-1)/2, eval.MiddleLayer)")
 	contrast := flag.Int("contrast", 64, "reviews per side of the difference of means")
 	steerPrompts := flag.Int("steer-prompts", 0, "negative prompts per strength (default n/2)")
 	strengths := flag.String("strengths", "", "comma-separated steering strengths (default "+fmtStrengths(eval.DefaultStrengths)+")")
-	phase := flag.String("steer-phase", "all", "where the steering vector is added: all (prompt and continuation, issue 4's check), prefill, decode")
+	phase := flag.String("steer-phase", "prefill", "where the steering vector is added: prefill (every prompt position, the check's default), all (prompt and continuation), decode (continuation only)")
 	variants := flag.Bool("steer-variants", false, "also sweep both middle layers × {all, prefill, decode}, for information")
 	skip := flag.String("skip", "", "comma-separated parts to skip: loss, decoding, steering")
 	asJSON := flag.Bool("json", false, "print the report as JSON")
@@ -86,6 +86,7 @@ func main() {
 	opt.Steering.Variants = *variants
 	switch *phase {
 	case "all":
+		opt.Steering.Phase = engine.AnyPhase
 	case "prefill":
 		opt.Steering.Phase = engine.Prefill
 	case "decode":

@@ -1,0 +1,64 @@
+"""Plot the training stages of the default model on one step axis: held-out
+loss against the generator's entropy, and held-out multiple-choice accuracy
+(the answer letter after </think>), which stage 2 exists to teach.
+
+  .venv-train/bin/python engine/defaultmodel/train/plot_stages.py \
+      engine/defaultmodel/train/run engine/defaultmodel/train/run2 \
+      --out engine/defaultmodel/train/run2/stages.png
+"""
+import argparse
+import json
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def rows(d):
+    return [json.loads(l) for l in open(os.path.join(d, "log.jsonl"))]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("runs", nargs="+", help="run folders in training order (log.jsonl, summary.json)")
+    p.add_argument("--out", required=True)
+    a = p.parse_args()
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    ax2 = ax.twinx()
+    offset, ent = 0, None
+    for i, d in enumerate(a.runs):
+        rs = rows(d)
+        s = json.load(open(os.path.join(d, "summary.json")))
+        ent = s.get("generator_entropy_per_token") or ent
+        va = [(offset + r["step"], r["val_loss"]) for r in rs if "val_loss" in r]
+        mc = [(offset + r["step"], r["val_mc_acc"]) for r in rs if "val_mc_acc" in r]
+        if va:
+            ax.plot(*zip(*va), "o-", ms=3, color="C0", label="held-out loss" if i == 0 else None)
+        if mc:
+            ax2.plot(*zip(*mc), "s-", ms=3, color="C3", label="held-out MC accuracy" if not ax2.lines else None)
+        if i > 0:
+            ax.axvline(offset, color="gray", lw=1)
+            ax.text(offset, 1.25, f" stage {i + 1}", color="gray", va="top")
+        offset += s["steps"]
+    if ent:
+        ax.axhline(ent, color="k", ls="--", lw=1, label=f"generator entropy {ent:.3f}")
+        ax.axhline(ent * 1.1, color="gray", ls=":", lw=1, label="entropy + 10%")
+    ax.set_yscale("log")
+    ax.set_xlabel("step (stages one after the other)")
+    ax.set_ylabel("loss (nats/token)")
+    ax2.set_ylabel("held-out MC accuracy (logged from stage 2)")
+    ax2.set_ylim(0, 1.05)
+    ax2.axhline(0.9, color="C3", ls=":", lw=1)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="center", fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"Steerbook default model: {len(a.runs)} training stages")
+    fig.tight_layout()
+    fig.savefig(a.out)
+
+
+if __name__ == "__main__":
+    main()
