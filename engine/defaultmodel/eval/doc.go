@@ -22,7 +22,7 @@
 // The steering check uses only the engine's Capture and Intervention API, so
 // it is independent of steerlib and can vouch for it. Its protocol: the
 // difference of means of 64 topic- and register-matched pairs of reviews at
-// layer (L−1)/2 (MiddleLayer), added to every position of the prompt during
+// layer L/2 (MiddleLayer), added to every position of the prompt during
 // prefill (as ActAdd does; the continuation decodes unsteered and reads the
 // steered prompt through attention). Per strength it counts continuations the
 // classifier calls positive, continuations positive in every
@@ -31,8 +31,8 @@
 // topic.
 //
 // Session 1 fixed a different protocol before any model was measured: the
-// vector added at every position, prompt and continuation, of layer L/2,
-// with unmatched contrast sets. Measured on both trained models, that leaves
+// vector added at every position, prompt and continuation, of the same
+// layer, with unmatched contrast sets. Measured on both trained models, that leaves
 // the grammar before it turns the sentiment: the vector reaches the logits
 // directly at every generated position and pulls each token toward
 // positive-review words mid-sentence. Session 2 changed the protocol after

@@ -64,7 +64,7 @@ type Options struct {
 // SteerOptions configure the steering check.
 type SteerOptions struct {
 	// Layer is the 0-based block whose block_out is read and steered
-	// (default MiddleLayer: (NumLayers−1)/2).
+	// (default MiddleLayer: NumLayers/2).
 	Layer int
 	// LayerSet marks Layer as given (so that layer 0 can be asked for).
 	LayerSet bool
@@ -100,8 +100,8 @@ type SteerOptions struct {
 // steered layer, but the prompt's sentiment still reaches later layers through
 // attention (in the corpus, sentiment never changes within a document), so
 // turning a continuation takes ten to twenty times that. On the shipped model
-// the window where the continuation has turned and the grammar still holds is
-// narrow (16–18 at layer 2), hence the steps of 2 there.
+// the continuation turns between 12 and 18 and, at layer 2, leaves the grammar
+// soon after, hence the steps of 2 there.
 var DefaultStrengths = []float32{0, 1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24, 32}
 
 func (o Options) withDefaults() Options {

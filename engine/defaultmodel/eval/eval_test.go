@@ -332,7 +332,7 @@ func TestReportRendering(t *testing.T) {
 		Steering: &SteerResult{Layer: 1, Best: -1, Points: []SteerPoint{{Strength: 0, Prompts: 2, Sentences: 4, InGrammarN: 4, InGrammar: 1, Example: "a|b<c>"}}}}
 	nChecks := len(r.Checks())
 	r.SteeringVariants = []*SteerResult{{Layer: 2, Phase: "prompt only", Best: 0,
-		Points: []SteerPoint{{Strength: 16, Prompts: 2, PositiveN: 2, Positive: 1, Sentences: 4, InGrammarN: 4, InGrammar: 1}}}}
+		Points: []SteerPoint{{Strength: 16, Prompts: 2, PositiveN: 2, Positive: 1, AllPositiveN: 2, AllPositive: 1, TopicKeptN: 1, TopicKept: 0.5, Sentences: 4, InGrammarN: 4, InGrammar: 1}}}}
 	if len(r.Checks()) != nChecks || r.Pass() {
 		t.Errorf("a steering variant changed the checks")
 	}
@@ -343,10 +343,10 @@ func TestReportRendering(t *testing.T) {
 		t.Errorf("VariantLayers(5) = %v", got)
 	}
 	txt := r.String()
-	if !strings.Contains(txt, "Steering variants") || !strings.Contains(txt, "16 (positive 1.000, in grammar 1.000)") {
+	if !strings.Contains(txt, "Steering variants") || !strings.Contains(txt, "16 (positive 1.000, every sentence 1.000, in grammar 1.000, topic kept 0.500)") {
 		t.Errorf("text report lacks the variants:\n%s", txt)
 	}
-	for _, want := range []string{"FAIL held-out loss", "PASS greedy: sentences in the grammar", "+20.0%", "FAIL steering: negative → positive"} {
+	for _, want := range []string{"FAIL held-out loss", "PASS greedy: sentences in the grammar", "+20.0%", "FAIL steering: negative → positive", "FAIL steering: every sentence positive"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("text report lacks %q:\n%s", want, txt)
 		}
@@ -565,5 +565,26 @@ func TestEngineCompleterSteers(t *testing.T) {
 	}
 	if _, err := c.Complete(ctx, ps, dec, &Steer{Layer: 2, Vector: v[:3], Strength: 1}); err == nil {
 		t.Error("a vector of the wrong size was accepted")
+	}
+}
+
+// A point meets the steering targets only when the classifier's verdict, the
+// every-sentence reading and the grammar all reach their bars.
+func TestSteerPointMeets(t *testing.T) {
+	for _, c := range []struct {
+		p    SteerPoint
+		want bool
+	}{
+		{SteerPoint{Positive: 0.9, AllPositive: 0.85, InGrammar: 0.95}, true},
+		{SteerPoint{Positive: 0.9, AllPositive: 0.5, InGrammar: 0.95}, false}, // starts negative, then turns
+		{SteerPoint{Positive: 0.7, AllPositive: 0.7, InGrammar: 1}, false},
+		{SteerPoint{Positive: 1, AllPositive: 1, InGrammar: 0.89}, false},
+	} {
+		if got := c.p.Meets(); got != c.want {
+			t.Errorf("%+v: Meets() = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if MiddleLayer(6) != 3 || MiddleLayer(43) != 21 {
+		t.Errorf("MiddleLayer(6), (43) = %d, %d; want 3, 21", MiddleLayer(6), MiddleLayer(43))
 	}
 }

@@ -194,7 +194,7 @@ func (r *Report) tables() []table {
 			first := "none"
 			if v.Best >= 0 {
 				p := v.Points[v.Best]
-				first = fmt.Sprintf("%g (positive %.3f, in grammar %.3f)", p.Strength, p.Positive, p.InGrammar)
+				first = fmt.Sprintf("%g (positive %.3f, every sentence %.3f, in grammar %.3f, topic kept %.3f)", p.Strength, p.Positive, p.AllPositive, p.InGrammar, p.TopicKept)
 			}
 			t.Rows = append(t.Rows, []string{fmt.Sprint(v.Layer), v.Phase, first, v.bestGrammatical()})
 		}

@@ -448,10 +448,12 @@ func SteeringVariants(ctx context.Context, m *engine.Model, c Completer, opt Opt
 	return out, nil
 }
 
-// MiddleLayer is the check's default layer, (L−1)/2: block 2 of 6, the
-// last of the first half. (Session 1 used L/2, block 3, the first of the
-// second half; both are middle layers of six, and the variants report both.)
-func MiddleLayer(numLayers int) int { return (numLayers - 1) / 2 }
+// MiddleLayer is the check's default layer, L/2: block 3 of 6, the first of
+// the second half. (Block 2, the last of the first half, is the other middle
+// layer; the variants report both. On the shipped model block 2 also turns
+// the sentiment but pulls most reviews onto another topic, while block 3
+// keeps every topic.)
+func MiddleLayer(numLayers int) int { return numLayers / 2 }
 
 // VariantLayers are the layers the variants try: the two middle blocks
 // ((L−1)/2 and L/2; one when L is odd).

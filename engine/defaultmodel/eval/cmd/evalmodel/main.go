@@ -40,7 +40,7 @@ func main() {
 	lossDocs := flag.Int("loss-docs", 0, "held-out documents for the loss (default 4·n)")
 	maxTok := flag.Int("max-tokens", 96, "new tokens per completion at most")
 	batch := flag.Int("batch", 32, "prompts per engine call")
-	layer := flag.Int("layer", -1, "layer of the steering vector (default: (NumLayers-1)/2, eval.MiddleLayer)")
+	layer := flag.Int("layer", -1, "layer of the steering vector (default: NumLayers/2, eval.MiddleLayer)")
 	contrast := flag.Int("contrast", 64, "reviews per side of the difference of means")
 	steerPrompts := flag.Int("steer-prompts", 0, "negative prompts per strength (default n/2)")
 	strengths := flag.String("strengths", "", "comma-separated steering strengths (default "+fmtStrengths(eval.DefaultStrengths)+")")
