@@ -61,6 +61,7 @@ cp "$RUN3/export.json" engine/defaultmodel/train/run3/export.json
 # 8. Go checks, and the FP8/FP4 variant beside the shipped model
 go test ./engine/defaultmodel/ -run TestParityWithPyTorch -v
 go run ./engine/defaultmodel/eval/cmd/evalmodel -n 128 -steer-variants -out engine/defaultmodel/eval/testdata
+go run ./engine/defaultmodel/eval/cmd/mcunseen -n 1200
 for v in bf16:engine/defaultmodel/model fp8:"$RUN3/fp8"; do
     name=${v%%:*} m=${v#*:}
     go run ./engine/defaultmodel/eval/cmd/evalmodel -model "$m" -n 512 -skip loss -plot "" -out "$RUN3/$name.eval512"
