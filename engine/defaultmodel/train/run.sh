@@ -19,6 +19,7 @@ OMP_WAIT_POLICY=PASSIVE .venv-train/bin/python engine/defaultmodel/train/train.p
     --data "$DATA" --config engine/defaultmodel/train/config.json --out "$RUN" \
     --steps 5000 --batch 8 --threads 1 --lr 3e-3 --warmup 50 --eval-every 100 --eval-docs 256 \
     --time-budget 2700 --seed 1234
+cp "$RUN"/{log.jsonl,summary.json,loss.png} engine/defaultmodel/train/run/
 # 4. stage 2 (multiple choice): 80k fresh documents (seed 2, same tokenizer)
 #    with 45% multiple-choice chats, the rest of the mix scaled down; the
 #    first answer token after </think> weighs 30x in the loss (one token per
@@ -33,6 +34,7 @@ OMP_WAIT_POLICY=PASSIVE .venv-train/bin/python engine/defaultmodel/train/train.p
     --data "$DATA2" --config engine/defaultmodel/train/config.json --out "$RUN2" --init-from "$RUN/final.pt" \
     --steps 5000 --batch 8 --threads 1 --lr 1e-3 --warmup 20 --eval-every 100 --eval-docs 256 \
     --time-budget 1500 --seed 2 --answer-weight 30
+cp "$RUN2"/{log.jsonl,summary.json,loss.png} engine/defaultmodel/train/run2/
 # 5. stage 3 (quantisation-aware): 10 min on the stage-2 data at lr 3e-4; the
 #    forward pass sees every dense linear through its FP8 round trip and every
 #    routed expert through its FP4 one (straight-through gradients), so the
@@ -43,6 +45,7 @@ OMP_WAIT_POLICY=PASSIVE .venv-train/bin/python engine/defaultmodel/train/train.p
     --data "$DATA2" --config engine/defaultmodel/train/config.json --out "$RUN3" --init-from "$RUN2/final.pt" \
     --steps 5000 --batch 8 --threads 1 --lr 3e-4 --warmup 10 --eval-every 100 --eval-docs 256 \
     --time-budget 600 --seed 3 --answer-weight 30 --qat
+cp "$RUN3"/{log.jsonl,summary.json,loss.png} engine/defaultmodel/train/run3/
 .venv-train/bin/python engine/defaultmodel/train/plot_stages.py engine/defaultmodel/train/run \
     engine/defaultmodel/train/run2 engine/defaultmodel/train/run3 --out engine/defaultmodel/train/run3/stages.png
 # 6. the storage decision (MODEL_CARD.md, Storage): export the release's
