@@ -14,7 +14,7 @@ experts (export_fp8.py). <model>/config.json is the deepseek_v4 config (with the
 release's quantization_config for fp8). The tokenizer files are already there
 (prepare).
 
-Parity: the exported weights (BF16-rounded, then FP8/FP4 round-tripped: the
+Parity: the exported weights (BF16-rounded, and with --storage fp8 FP8/FP4 round-tripped: the
 values the Go engine dequantises) are loaded back into the float32
 PyTorch model, which runs one prefill of each of a few held-out token windows
 (each starting at a document start); the token ids and the logits at every
