@@ -9,11 +9,15 @@ loss against the generator's entropy, and held-out multiple-choice accuracy
 import argparse
 import json
 import os
+import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import train  # noqa: E402 (loss_axes)
 
 
 def rows(d):
@@ -42,12 +46,7 @@ def main():
             ax.axvline(offset, color="gray", lw=1)
             ax.text(offset, 1.25, f" stage {i + 1}", color="gray", va="top")
         offset += s["steps"]
-    if ent:
-        ax.axhline(ent, color="k", ls="--", lw=1, label=f"generator entropy {ent:.3f}")
-        ax.axhline(ent * 1.1, color="gray", ls=":", lw=1, label="entropy + 10%")
-    ax.set_yscale("log")
-    ax.set_xlabel("step (stages one after the other)")
-    ax.set_ylabel("loss (nats/token)")
+    train.loss_axes(ax, ent, "step (stages one after the other)")
     ax2.set_ylabel("held-out MC accuracy (logged from stage 2)")
     ax2.set_ylim(0, 1.05)
     ax2.axhline(0.9, color="C3", ls=":", lw=1)

@@ -199,6 +199,16 @@ def evaluate(model, data, ndocs, batch=32, think_end=6, answer_ids=()):
     return tot / n
 
 
+def loss_axes(ax, entropy, xlabel):
+    """Log-scale loss axes with the generator's entropy and the issue's +10 % bar."""
+    if entropy:
+        ax.axhline(entropy, color="k", ls="--", lw=1, label=f"generator entropy {entropy:.3f}")
+        ax.axhline(entropy * 1.1, color="gray", ls=":", lw=1, label="entropy + 10%")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("loss (nats/token)")
+    ax.set_yscale("log")
+
+
 def plot(logf, png, entropy):
     rows = [json.loads(l) for l in open(logf)]
     tr = [(r["step"], r["loss"]) for r in rows if "loss" in r]
@@ -216,12 +226,7 @@ def plot(logf, png, entropy):
     if va:
         s, l = zip(*va)
         ax.plot(s, l, "o-", ms=3, label="held-out")
-    if entropy:
-        ax.axhline(entropy, color="k", ls="--", lw=1, label=f"generator entropy {entropy:.3f}")
-        ax.axhline(entropy * 1.1, color="gray", ls=":", lw=1, label="entropy + 10%")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss (nats/token)")
-    ax.set_yscale("log")
+    loss_axes(ax, entropy, "step")
     ax.legend()
     ax.grid(alpha=0.3)
     ax.set_title("Steerbook default model (DeepSeek-V4 architecture)")
