@@ -6,6 +6,7 @@ import (
 	"log"
 
 	"github.com/steerbook/steerbook/engine"
+	"github.com/steerbook/steerbook/engine/defaultmodel/corpus"
 	"github.com/steerbook/steerbook/engine/defaultmodel/eval"
 )
 
@@ -55,4 +56,26 @@ func ExampleRun() {
 	if err := r.Steering.SavePlot("steering.png"); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// The storage rule of issue 4 on two hand-made reports: the candidate (say,
+// the FP8/FP4 export) follows 6 fewer of 171 chat requests than the base
+// (the BF16 export), a drop of 3.5 points, so BF16 would ship.
+func ExampleCompare() {
+	opt := eval.Options{N: 512, Seed: 1, MaxTokens: 96}
+	greedy := func(followed int) []eval.DecodeResult {
+		return []eval.DecodeResult{{Decoding: eval.Decoding{Name: "greedy"},
+			Metrics: corpus.Metrics{Requests: 171, RequestsFollowed: followed, Sentences: 2500, InGrammar: 2500}}}
+	}
+	base := &eval.Report{Model: "bf16", Options: opt, Decoding: greedy(166)}
+	cand := &eval.Report{Model: "fp8", Options: opt, Decoding: greedy(160)}
+	c, err := eval.Compare(base, cand, eval.MaxStorageDrop)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(c.Holds())
+	fmt.Println(c.Verdict())
+	// Output:
+	// false
+	// does not hold: greedy: chat requests followed drops by 3.51 points (> 2)
 }

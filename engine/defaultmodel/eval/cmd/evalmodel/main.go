@@ -14,6 +14,13 @@
 // -md report) and steering.png, which then replaces -plot's default path
 // (an explicit -plot or -md still wins). The exit status is 1 when a check
 // misses its target and -strict is set.
+//
+// With -compare DIR it also evaluates the folder DIR with the same options
+// and sets the two side by side (eval.Compare): the storage decision of
+// issue 4, where the base is the BF16 export and DIR the same weights in
+// the release's FP8/FP4 formats. -out then keeps each evaluation in its own
+// subfolder (base/, candidate/) and the comparison in comparison.md and
+// comparison.json; -strict also fails when the comparison does not hold.
 package main
 
 import (
@@ -52,6 +59,8 @@ func main() {
 	mdPath := flag.String("md", "", "also write the report as Markdown to this file")
 	outDir := flag.String("out", "", "also write results.json, report.md and steering.png to this folder (created if needed)")
 	strict := flag.Bool("strict", false, "exit with status 1 when a check misses its target")
+	compare := flag.String("compare", "", "also evaluate this folder with the same options and compare it with the first (the storage decision)")
+	maxDrop := flag.Float64("max-drop", eval.MaxStorageDrop, "with -compare: largest drop, in points, that still holds")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("evalmodel: ")
@@ -123,23 +132,88 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	rep, err := eval.Run(ctx, m, name, opt)
+	if *compare == "" {
+		rep, err := evaluate(ctx, m, name, opt, *outDir, *plotPath, *mdPath, *asJSON)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if *strict && !rep.Pass() {
+			os.Exit(1)
+		}
+		return
+	}
+	sub := func(d string) (dir, plot, md string) {
+		if *outDir == "" {
+			return "", "", ""
+		}
+		dir = filepath.Join(*outDir, d)
+		return dir, filepath.Join(dir, "steering.png"), filepath.Join(dir, "report.md")
+	}
+	dir, plot, md := sub("base")
+	base, err := evaluate(ctx, m, name, opt, dir, plot, md, false)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if rep.Steering != nil && *plotPath != "" {
-		if err := rep.Steering.SavePlot(*plotPath); err != nil {
-			log.Fatal(err)
-		}
-		log.Printf("steering plot written to %s", *plotPath)
+	cm, cname, err := eval.Open(*compare)
+	if err != nil {
+		log.Fatal(err)
 	}
-	if *mdPath != "" {
-		md := "## Quality (issue 4 targets)\n\n" + rep.Method() + "\n" + rep.Markdown()
-		if rep.Steering != nil && *plotPath != "" {
-			md += fmt.Sprintf("\nSteering plot: `%s`.\n", *plotPath)
-		}
-		if err := os.WriteFile(*mdPath, []byte(md), 0o644); err != nil {
+	dir, plot, md = sub("candidate")
+	cand, err := evaluate(ctx, cm, cname, opt, dir, plot, md, false)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := eval.Compare(base, cand, *maxDrop)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if *outDir != "" {
+		b, err := json.MarshalIndent(struct {
+			*eval.Comparison
+			Holds bool `json:"holds"`
+		}{c, c.Holds()}, "", "  ")
+		if err != nil {
 			log.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(*outDir, "comparison.json"), append(b, '\n'), 0o644); err != nil {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(*outDir, "comparison.md"), []byte(c.Markdown()), 0o644); err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("comparison written to %s", filepath.Join(*outDir, "comparison.md"))
+	}
+	fmt.Print("\n" + c.String())
+	if *strict && (!base.Pass() || !cand.Pass() || !c.Holds()) {
+		os.Exit(1)
+	}
+}
+
+// evaluate runs one evaluation, prints it to stdout and keeps what outDir,
+// plotPath and mdPath ask for (” skips each).
+func evaluate(ctx context.Context, m *engine.Model, name string, opt eval.Options, outDir, plotPath, mdPath string, asJSON bool) (*eval.Report, error) {
+	if outDir != "" {
+		if err := os.MkdirAll(outDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	rep, err := eval.Run(ctx, m, name, opt)
+	if err != nil {
+		return nil, err
+	}
+	if rep.Steering != nil && plotPath != "" {
+		if err := rep.Steering.SavePlot(plotPath); err != nil {
+			return nil, err
+		}
+		log.Printf("steering plot written to %s", plotPath)
+	}
+	if mdPath != "" {
+		md := "## Quality (issue 4 targets)\n\n" + rep.Method() + "\n" + rep.Markdown()
+		if rep.Steering != nil && plotPath != "" {
+			md += fmt.Sprintf("\nSteering plot: `%s`.\n", plotPath)
+		}
+		if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
+			return nil, err
 		}
 	}
 	out := struct {
@@ -147,29 +221,24 @@ func main() {
 		Checks []eval.Check `json:"checks"`
 		Pass   bool         `json:"pass"`
 	}{rep, rep.Checks(), rep.Pass()}
-	if *outDir != "" {
+	if outDir != "" {
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
-			log.Fatal(err)
+			return nil, err
 		}
-		path := filepath.Join(*outDir, "results.json")
+		path := filepath.Join(outDir, "results.json")
 		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-			log.Fatal(err)
+			return nil, err
 		}
 		log.Printf("results written to %s", path)
 	}
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			log.Fatal(err)
-		}
-	} else {
-		fmt.Print(rep.String())
+		return rep, enc.Encode(out)
 	}
-	if *strict && !rep.Pass() {
-		os.Exit(1)
-	}
+	fmt.Print(rep.String())
+	return rep, nil
 }
 
 func fmtStrengths(v []float32) string {
