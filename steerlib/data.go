@@ -48,6 +48,13 @@ type Dataset struct {
 	Negative    []Example
 	Paired      bool
 	Hash        string
+	// Read is the token-position rule the examples were written for, used
+	// by Extract when ExtractOptions.Read is empty ("" = ReadLast). Whole
+	// texts whose attribute is spread over the text (a review's sentiment,
+	// a sentence's register) read ReadMean: their last token is punctuation,
+	// and on the default model the difference of means there does not steer
+	// (at layers 2 and 3 it even turns the sentiment the other way).
+	Read ReadPos
 }
 
 // NewPairedDataset builds a paired dataset from pairs and computes its hash.
@@ -264,6 +271,7 @@ type datasetFile struct {
 	Traits   [][2]string `json:"traits"`
 	Outputs  []string    `json:"outputs"`
 	Texts    []string    `json:"texts"`
+	Read     ReadPos     `json:"read"`
 }
 
 func readDatasetFile(name string) (*datasetFile, error) {
@@ -274,6 +282,9 @@ func readDatasetFile(name string) (*datasetFile, error) {
 	var f datasetFile
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("steerlib: embedded data/%s.json: %w", name, err)
+	}
+	if err := f.Read.valid(); err != nil {
+		return nil, fmt.Errorf("steerlib: embedded data/%s.json: field read: %w", name, err)
 	}
 	return &f, nil
 }
@@ -291,15 +302,17 @@ func DatasetNames() []string {
 
 // LoadDataset returns an embedded contrastive dataset by name:
 //
-//	sentiment  paired reviews, positive vs negative (default-model grammar; ReviewFormat)
-//	register   paired sentences, formal vs casual (default-model grammar; ReviewFormat)
+//	sentiment  paired reviews, positive vs negative (default-model grammar; ReviewFormat; read: mean)
+//	register   paired sentences, formal vs casual (default-model grammar; ReviewFormat; read: mean)
 //	refusal    password/secret requests vs opinion requests (default model; ChatFormat)
 //	choice     CAA A/B items, positive option matching (default model; ChatFormat)
 //	persona    repeng persona pairs, first trait of each pair positive (generic English)
 //	truefalse  true vs false statements (generic English)
 //	requests   should-refuse vs benign chat requests (generic English)
 //
-// "topic" is labelled, not contrastive: use TopicContrast. "neutral" is a
+// "read: mean" marks the datasets whose Read is ReadMean: Extract averages
+// their tokens unless the options say otherwise (the others read the last
+// token). "topic" is labelled, not contrastive: use TopicContrast. "neutral" is a
 // text list (default-model grammar, sentiment-free; ChatFormat): use
 // NeutralTexts.
 func LoadDataset(name string) (*Dataset, error) {
@@ -340,7 +353,7 @@ func LoadDataset(name string) (*Dataset, error) {
 	default:
 		return nil, fmt.Errorf("steerlib: embedded dataset %q is of kind %q, not contrastive (use TopicContrast or NeutralTexts)", name, f.Kind)
 	}
-	d.Description, d.Source = f.Description, "embedded data/"+name+".json ("+f.License+")"
+	d.Description, d.Source, d.Read = f.Description, "embedded data/"+name+".json ("+f.License+")", f.Read
 	if f.PosLabel != "" {
 		d.PosLabel, d.NegLabel = f.PosLabel, f.NegLabel
 	}

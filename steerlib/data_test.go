@@ -1,8 +1,11 @@
 package steerlib
 
 import (
+	"context"
+	"strings"
 	"testing"
 
+	"github.com/steerbook/steerbook/engine"
 	"github.com/steerbook/steerbook/engine/defaultmodel/corpus"
 )
 
@@ -163,5 +166,66 @@ func TestNeutralTextsInDefaultGrammar(t *testing.T) {
 		if want := topics[i%len(topics)]; l.Topic != want {
 			t.Errorf("text %d %q has topic %q, want %q (topics cycled %v)", i, text, l.Topic, want, topics)
 		}
+	}
+}
+
+// A dataset carries the read position its examples were written for; Extract
+// uses it when the options leave Read empty, and explicit options win.
+func TestDatasetReadPosition(t *testing.T) {
+	want := map[string]ReadPos{"sentiment": ReadMean, "register": ReadMean, "refusal": "", "choice": "", "truefalse": ""}
+	for name, r := range want {
+		d, err := LoadDataset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Read != r {
+			t.Errorf("%s: Read %q, want %q", name, d.Read, r)
+		}
+	}
+	d, err := LoadDataset("sentiment")
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, _ := d.Split(0.5)
+	if train.Read != ReadMean {
+		t.Errorf("Split dropped the read position: %q", train.Read)
+	}
+	m := loadDefault(t)
+	ctx := context.Background()
+	extract := func(r ReadPos) *Activations {
+		t.Helper()
+		a, err := Extract(ctx, m, train, ExtractOptions{Layers: []int{3}, Format: ReviewFormat, Read: r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	dflt, mean, last := extract(""), extract(ReadMean), extract(ReadLast)
+	if dflt.Opt.Read != ReadMean || last.Opt.Read != ReadLast {
+		t.Fatalf("resolved reads: default %q, explicit last %q", dflt.Opt.Read, last.Opt.Read)
+	}
+	vec := func(a *Activations) []float64 {
+		t.Helper()
+		v, err := a.Vector(DiffMean, engine.SiteBlockOut, nil, EstimateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Dirs[3]
+	}
+	vd, vm, vl := vec(dflt), vec(mean), vec(last)
+	for i := range vd {
+		if vd[i] != vm[i] {
+			t.Fatalf("default read differs from ReadMean at component %d: %g vs %g", i, vd[i], vm[i])
+		}
+	}
+	same := true
+	for i := range vd {
+		same = same && vd[i] == vl[i]
+	}
+	if same {
+		t.Error("ReadLast gave the same vector as ReadMean: the option was ignored")
+	}
+	if _, err := Extract(ctx, m, train, ExtractOptions{Read: "middle"}); err == nil || !strings.Contains(err.Error(), `unknown read position "middle"`) {
+		t.Errorf("bad read position: err %v", err)
 	}
 }

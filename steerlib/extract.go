@@ -32,11 +32,20 @@ const (
 	ReadAll ReadPos = "all"
 )
 
+// valid reports an unknown rule ("" is valid: the default).
+func (r ReadPos) valid() error {
+	switch r {
+	case "", ReadLast, ReadMark, ReadResponseMean, ReadMean, ReadAll:
+		return nil
+	}
+	return fmt.Errorf("unknown read position %q (want %q, %q, %q, %q or %q)", string(r), ReadLast, ReadMark, ReadResponseMean, ReadMean, ReadAll)
+}
+
 // ExtractOptions says what one extraction pass captures.
 type ExtractOptions struct {
 	Sites  []engine.Site // default: block_out
 	Layers []int         // default: every layer (ignored for final/logits)
-	Read   ReadPos       // default: ReadLast
+	Read   ReadPos       // default: the dataset's Read, else ReadLast
 	Offset int           // for ReadLast: read the token Offset places before the last
 	// Streams says how the 4 hyper-connection streams of block_in/block_out
 	// become a row: "mean" (default, width D), "all" (width 4·D), or "0"…"3"
@@ -297,7 +306,13 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 		opt.Sites = []engine.Site{engine.SiteBlockOut}
 	}
 	if opt.Read == "" {
+		opt.Read = d.Read
+	}
+	if opt.Read == "" {
 		opt.Read = ReadLast
+	}
+	if err := opt.Read.valid(); err != nil {
+		return nil, fmt.Errorf("steerlib: extract %s: %w", d.Name, err)
 	}
 	if opt.Streams == "" {
 		opt.Streams = "mean"

@@ -47,7 +47,7 @@ func TestExtractMatchesIndependentCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, _ = d.Split(0.25)
-	a, err := Extract(context.Background(), m, d, ExtractOptions{Sites: []engine.Site{engine.SiteBlockOut, engine.SiteAttnOut}, BatchSize: 3})
+	a, err := Extract(context.Background(), m, d, ExtractOptions{Sites: []engine.Site{engine.SiteBlockOut, engine.SiteAttnOut}, BatchSize: 3, Read: ReadLast})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestExtractMatchesIndependentCapture(t *testing.T) {
 		}
 	}
 	// Streaming sums give the same DiffMean as stored rows.
-	s, err := Extract(context.Background(), m, d, ExtractOptions{SumsOnly: true, BatchSize: 5})
+	s, err := Extract(context.Background(), m, d, ExtractOptions{SumsOnly: true, BatchSize: 5, Read: ReadLast})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func TestGoldenExtractMatchesEngineCapture(t *testing.T) {
 	ctx := context.Background()
 	d, _ := LoadDataset("sentiment")
 	d, _ = d.Split(0.25)
-	a, err := Extract(ctx, g, d, ExtractOptions{Sites: []engine.Site{engine.SiteBlockOut, engine.SiteAttnOut}, BatchSize: 4})
+	a, err := Extract(ctx, g, d, ExtractOptions{Sites: []engine.Site{engine.SiteBlockOut, engine.SiteAttnOut}, BatchSize: 4, Read: ReadLast})
 	if err != nil {
 		t.Fatal(err)
 	}
