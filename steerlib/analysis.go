@@ -47,8 +47,9 @@ type GridCell struct {
 	// the direction ablated everywhere (lower = refusal bypassed).
 	Bypass float64
 	// Induce is the mean metric on the negative (benign) prompts with the
-	// raw difference of means added at its layer's block_out (higher =
-	// refusal induced).
+	// raw difference of means added at its layer's block_out, at every
+	// position or at the position it was read from (GridOptions.InduceAtRead)
+	// (higher = refusal induced).
 	Induce float64
 	// KL is the KL cost of the ablation on the negative prompts.
 	KL float64
@@ -80,6 +81,15 @@ type GridOptions struct {
 	// such candidates are dropped, as Arditi et al. drop directions that do
 	// not induce refusal).
 	IgnoreInduce bool
+	// InduceAtRead adds each candidate only at the prompt position it was
+	// read from (the token Offset places before the last) instead of at
+	// every position, as Arditi et al. do. A difference of means read at a
+	// token with massive activations (a chat template's last token often
+	// has them) can be hundreds of times larger than the residual at other
+	// positions; added everywhere it destroys the text rather than inducing
+	// the behaviour. On Steerbook's default model the refusal direction read
+	// at </think> is such a case (notebooks/04-refusal-direction.ipynb).
+	InduceAtRead bool
 }
 
 // SelectDirection runs the Arditi selection grid on an unpaired
@@ -141,7 +151,11 @@ func SelectDirection(ctx context.Context, m Model, d *Dataset, metricPos, metric
 			c := GridCell{Offset: off, Layer: l, Dir: dir}
 			abl := AblateEverywhere(dir, m.NumLayers())
 			v := NewVector("cand", engine.SiteBlockOut, l, dir)
-			add := Compose(Add(v, Raw(1)))
+			st := Add(v, Raw(1))
+			if opt.InduceAtRead {
+				st.At = []int{-1 - off}
+			}
+			add := Compose(st)
 			q := quiet(ctx)
 			pv, err := metricPos(q, abl)
 			if err != nil {
@@ -170,10 +184,14 @@ func SelectDirection(ctx context.Context, m Model, d *Dataset, metricPos, metric
 			g.Selected = c
 		}
 	}
+	where := "added at every position"
+	if opt.InduceAtRead {
+		where = "added at the position it was read from"
+	}
 	if g.Selected != nil {
-		g.Rationale = fmt.Sprintf("lowest bypass score among candidates with ablation KL ≤ %g, layer < %d and induce above the unsteered %.3g", opt.MaxKL, maxLayer, g.Baseline[1])
+		g.Rationale = fmt.Sprintf("lowest bypass score among candidates with ablation KL ≤ %g, layer < %d and induce (%s) above the unsteered %.3g", opt.MaxKL, maxLayer, where, g.Baseline[1])
 	} else {
-		g.Rationale = fmt.Sprintf("no candidate has ablation KL ≤ %g below layer %d with induce above the unsteered %.3g", opt.MaxKL, maxLayer, g.Baseline[1])
+		g.Rationale = fmt.Sprintf("no candidate has ablation KL ≤ %g below layer %d with induce (%s) above the unsteered %.3g", opt.MaxKL, maxLayer, where, g.Baseline[1])
 	}
 	return g, nil
 }

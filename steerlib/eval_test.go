@@ -3,6 +3,7 @@ package steerlib
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/steerbook/steerbook/engine"
@@ -226,5 +227,63 @@ func TestSingleTokens(t *testing.T) {
 	m := newToy(1)
 	if got := SingleTokens(m, "a", "bc", "d"); len(got) != 2 || got[0] != 'a' || got[1] != 'd' {
 		t.Errorf("SingleTokens = %v", got)
+	}
+}
+
+// With InduceAtRead every induce measurement adds the candidate at the prompt
+// position it was read from, and the recorded Induce is that measurement.
+func TestSelectDirectionInduceAtRead(t *testing.T) {
+	m := newToy(7)
+	d, _ := LoadDataset("refusal")
+	d.Positive, d.Negative = d.Positive[:4], d.Negative[:4]
+	refuse := []int{int('I'), int('S')}
+	var pp, np []string
+	for _, e := range d.Positive {
+		pp = append(pp, e.Prompt)
+	}
+	for _, e := range d.Negative {
+		np = append(np, e.Prompt)
+	}
+	neg := LogOddsMetric(m, np, PlainFormat, refuse)
+	for _, atRead := range []bool{false, true} {
+		var seen [][]int // At of every steered induce call, in grid order
+		rec := func(ctx context.Context, s *Steering) ([]float64, error) {
+			if s != nil {
+				seen = append(seen, s.Steers[0].At)
+			}
+			return neg(ctx, s)
+		}
+		g, err := SelectDirection(context.Background(), m, d, LogOddsMetric(m, pp, PlainFormat, refuse), rec,
+			GridOptions{Offsets: []int{0, 2}, Layers: []int{1}, MaxKL: 10, IgnoreInduce: true, InduceAtRead: atRead})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != len(g.Cells) {
+			t.Fatalf("InduceAtRead %v: %d induce calls for %d cells", atRead, len(seen), len(g.Cells))
+		}
+		for i, c := range g.Cells {
+			if !atRead {
+				if seen[i] != nil {
+					t.Errorf("every-position induce of cell %d carried At %v", i, seen[i])
+				}
+				continue
+			}
+			if len(seen[i]) != 1 || seen[i][0] != -1-c.Offset {
+				t.Errorf("cell offset %d: induce added at %v, want [%d]", c.Offset, seen[i], -1-c.Offset)
+			}
+			// The recorded Induce is the metric with the candidate added there.
+			st := Add(NewVector("c", engine.SiteBlockOut, c.Layer, c.Dir), Raw(1))
+			st.At = []int{-1 - c.Offset}
+			v, err := neg(context.Background(), Compose(st))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(mean(v)-c.Induce) > 1e-12 {
+				t.Errorf("cell offset %d: Induce %v, independent measurement %v", c.Offset, c.Induce, mean(v))
+			}
+		}
+		if !strings.Contains(g.Rationale, map[bool]string{false: "every position", true: "read from"}[atRead]) {
+			t.Errorf("rationale does not say where induce was added: %s", g.Rationale)
+		}
 	}
 }
