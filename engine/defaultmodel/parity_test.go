@@ -88,7 +88,7 @@ func TestParityWithPyTorch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	worst, explained, flagged := 0.0, 0, 0
+	worst, clean, explained, flagged := 0.0, 0.0, 0, 0
 	for i := 0; i < n; i++ {
 		// The first flagged position of a sequence: from there on a
 		// difference is explained (later positions read its keys and
@@ -111,6 +111,10 @@ func TestParityWithPyTorch(t *testing.T) {
 			switch {
 			case d <= parityTol:
 				worst = math.Max(worst, d)
+				if firstFlag < 0 {
+					// no rounding-sensitive input upstream: pure float32 noise
+					clean = math.Max(clean, d)
+				}
 			case f != 0:
 				explained++
 				t.Logf("seq %d pos %d: max|Δ| %.3g explained (flag %d: %s)", i, p, d, f, flagName(f))
@@ -122,8 +126,8 @@ func TestParityWithPyTorch(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d sequences × %d positions: max|Δ| %.3g at agreeing positions; %d flagged by export.py; %d explained divergences",
-		n, s, worst, flagged, explained)
+	t.Logf("%d sequences × %d positions: max|Δ| %.3g before any flagged position, %.3g at all agreeing positions; %d flagged by export.py; %d explained divergences",
+		n, s, clean, worst, flagged, explained)
 	if explained > n*s/5 {
 		t.Errorf("%d of %d positions diverge (explained), more than a fifth", explained, n*s)
 	}

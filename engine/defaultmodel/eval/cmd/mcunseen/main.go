@@ -7,9 +7,10 @@
 //
 //	go run ./engine/defaultmodel/eval/cmd/mcunseen -n 1200
 //
-// The training stages default to those of engine/defaultmodel/train/run.sh:
-// stage 1 (seed 1, 120 000 documents, the default mix) and stages 2 and 3
-// (seed 2, 80 000 documents, the multiple-choice-heavy mix). The questions are
+// The training stages default to the one of engine/defaultmodel/train/run.sh:
+// seed 4, 140 000 documents, 30 % multiple choice (the quantisation-aware
+// polish trains on the same documents; the seed-1 corpus only trains the
+// tokenizer). The questions are
 // the multiple-choice prompts among the first -n chat prompts of
 // corpus.ChatPrompts(seed), the ones the quality evaluation uses. Answers are
 // greedy.
@@ -34,7 +35,7 @@ func main() {
 	model := flag.String("model", "", "model folder (default: the embedded default model)")
 	n := flag.Int("n", 1200, "chat prompts to draw (about a third are multiple choice)")
 	seed := flag.Uint64("seed", 1, "prompt seed")
-	stages := flag.String("stages", "1:120000:,2:80000:review=0.30,chat_review=0.12,chat_opinion=0.04,chat_secret=0.09,chat_mc=0.45",
+	stages := flag.String("stages", "4:140000:review=0.45,chat_review=0.13,chat_opinion=0.04,chat_secret=0.08,chat_mc=0.30",
 		"training stages as seed:documents:mix, separated by commas before each seed ('' mix = default)")
 	flag.Parse()
 	seen, err := trainingQuestions(*stages)
