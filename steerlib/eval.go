@@ -82,17 +82,13 @@ func ABMetric(m Model, items []ChoiceItem, f Format) Metric {
 			}
 			seqs, ta, tb = append(seqs, p), append(ta, a), append(tb, b)
 		}
-		hooks, err := steeringHooks(m, s)
-		if err != nil {
-			return nil, err
-		}
-		lg, err := m.Forward(ctx, seqs, hooks, false)
+		lg, err := lastLogits(ctx, m, seqs, s)
 		if err != nil {
 			return nil, err
 		}
 		out := make([]float64, len(items))
 		for i, it := range items {
-			lp := logSoftmax(lg[i][0])
+			lp := logSoftmax(lg[i])
 			pa, pb := math.Exp(lp[ta[i]]), math.Exp(lp[tb[i]])
 			if strings.EqualFold(it.Matching, "A") {
 				out[i] = pa / (pa + pb)
@@ -107,56 +103,61 @@ func ABMetric(m Model, items []ChoiceItem, f Format) Metric {
 // LogitDiffMetric measures, at the last position of each prompt, the mean
 // logit of the positive token set minus the mean logit of the negative set.
 func LogitDiffMetric(m Model, prompts []string, f Format, posTokens, negTokens []int) Metric {
-	return func(ctx context.Context, s *Steering) ([]float64, error) {
-		seqs, err := tokenizeTexts(m, f, prompts)
-		if err != nil {
-			return nil, err
-		}
-		hooks, err := steeringHooks(m, s)
-		if err != nil {
-			return nil, err
-		}
-		lg, err := m.Forward(ctx, seqs, hooks, false)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]float64, len(prompts))
-		for i := range prompts {
-			l := lg[i][0]
-			out[i] = meanAt(l, posTokens) - meanAt(l, negTokens)
-		}
-		return out, nil
-	}
+	return lastTokenMetric(m, prompts, f, func(l []float32) float64 {
+		return meanAt(l, posTokens) - meanAt(l, negTokens)
+	})
 }
 
 // LogOddsMetric measures log(p/(1−p)) where p is the probability mass of
 // tokens at the last position (Arditi's refusal score with refusal tokens).
 func LogOddsMetric(m Model, prompts []string, f Format, tokens []int) Metric {
+	return lastTokenMetric(m, prompts, f, func(l []float32) float64 {
+		lp := logSoftmax(l)
+		p := 0.0
+		for _, t := range tokens {
+			p += math.Exp(lp[t])
+		}
+		p = math.Min(math.Max(p, 1e-12), 1-1e-12)
+		return math.Log(p) - math.Log(1-p)
+	})
+}
+
+// lastTokenMetric scores each prompt, rendered with f, from the logits at
+// its last position.
+func lastTokenMetric(m Model, prompts []string, f Format, score func(logits []float32) float64) Metric {
 	return func(ctx context.Context, s *Steering) ([]float64, error) {
 		seqs, err := tokenizeTexts(m, f, prompts)
 		if err != nil {
 			return nil, err
 		}
-		hooks, err := steeringHooks(m, s)
+		lg, err := lastLogits(ctx, m, seqs, s)
 		if err != nil {
 			return nil, err
 		}
-		lg, err := m.Forward(ctx, seqs, hooks, false)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]float64, len(prompts))
-		for i := range prompts {
-			lp := logSoftmax(lg[i][0])
-			p := 0.0
-			for _, t := range tokens {
-				p += math.Exp(lp[t])
-			}
-			p = math.Min(math.Max(p, 1e-12), 1-1e-12)
-			out[i] = math.Log(p) - math.Log(1-p)
+		out := make([]float64, len(lg))
+		for i, l := range lg {
+			out[i] = score(l)
 		}
 		return out, nil
 	}
+}
+
+// lastLogits runs seqs through m with s installed (nil: unsteered) and
+// returns each sequence's logits at its last position.
+func lastLogits(ctx context.Context, m Model, seqs [][]int, s *Steering) ([][]float32, error) {
+	hooks, err := steeringHooks(m, s)
+	if err != nil {
+		return nil, err
+	}
+	lg, err := m.Forward(ctx, seqs, hooks, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float32, len(lg))
+	for i := range lg {
+		out[i] = lg[i][0]
+	}
+	return out, nil
 }
 
 func meanAt(l []float32, ids []int) float64 {

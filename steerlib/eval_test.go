@@ -158,16 +158,8 @@ func TestExpertShiftAndGrid(t *testing.T) {
 	if total == 0 {
 		t.Error("steering changed no routing downstream")
 	}
-	d, _ := LoadDataset("refusal")
-	d.Positive, d.Negative = d.Positive[:4], d.Negative[:4]
+	d, pp, np := refusalSubset(t)
 	refuse := []int{int('I'), int('S')}
-	var pp, np []string
-	for _, e := range d.Positive {
-		pp = append(pp, e.Prompt)
-	}
-	for _, e := range d.Negative {
-		np = append(np, e.Prompt)
-	}
 	g, err := SelectDirection(context.Background(), m, d, LogOddsMetric(m, pp, PlainFormat, refuse), LogOddsMetric(m, np, PlainFormat, refuse),
 		GridOptions{Offsets: []int{0, 1}, MaxKL: 10, IgnoreInduce: true})
 	if err != nil {
@@ -230,20 +222,30 @@ func TestSingleTokens(t *testing.T) {
 	}
 }
 
+// refusalSubset is the first four prompts of each side of the refusal
+// dataset, and their texts.
+func refusalSubset(t *testing.T) (d *Dataset, pos, neg []string) {
+	t.Helper()
+	d, err := LoadDataset("refusal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Positive, d.Negative = d.Positive[:4], d.Negative[:4]
+	for _, e := range d.Positive {
+		pos = append(pos, e.Prompt)
+	}
+	for _, e := range d.Negative {
+		neg = append(neg, e.Prompt)
+	}
+	return d, pos, neg
+}
+
 // With InduceAtRead every induce measurement adds the candidate at the prompt
 // position it was read from, and the recorded Induce is that measurement.
 func TestSelectDirectionInduceAtRead(t *testing.T) {
 	m := newToy(7)
-	d, _ := LoadDataset("refusal")
-	d.Positive, d.Negative = d.Positive[:4], d.Negative[:4]
+	d, pp, np := refusalSubset(t)
 	refuse := []int{int('I'), int('S')}
-	var pp, np []string
-	for _, e := range d.Positive {
-		pp = append(pp, e.Prompt)
-	}
-	for _, e := range d.Negative {
-		np = append(np, e.Prompt)
-	}
 	neg := LogOddsMetric(m, np, PlainFormat, refuse)
 	for _, atRead := range []bool{false, true} {
 		var seen [][]int // At of every steered induce call, in grid order
