@@ -19,7 +19,7 @@ func (t *Tokenizer) mergeBytes(piece string) []int32 {
 	}
 	next[n-1] = -1
 
-	var h mergeHeap
+	var h heap[cand]
 	for i := 0; i+1 < n; i++ {
 		if m, ok := t.merges[pairKey(ids[i], ids[i+1])]; ok {
 			h.push(cand{rank: m.rank, pos: int32(i), newID: m.newID})
@@ -68,53 +68,11 @@ type cand struct {
 	rank, pos, newID int32
 }
 
-func (a cand) less(b cand) bool {
+// before orders the encoder's heap: the lowest merge rank first, then the
+// leftmost position (the order of the reference BPE loop).
+func (a cand) before(b cand) bool {
 	if a.rank != b.rank {
 		return a.rank < b.rank
 	}
 	return a.pos < b.pos
-}
-
-// mergeHeap is a binary min-heap of candidates (hand-rolled to avoid the
-// interface boxing of container/heap on this hot path).
-type mergeHeap []cand
-
-func (h *mergeHeap) push(c cand) {
-	*h = append(*h, c)
-	s := *h
-	i := len(s) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !s[i].less(s[p]) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
-}
-
-func (h *mergeHeap) pop() cand {
-	s := *h
-	top := s[0]
-	last := len(s) - 1
-	s[0] = s[last]
-	s = s[:last]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= len(s) {
-			break
-		}
-		m := l
-		if r := l + 1; r < len(s) && s[r].less(s[l]) {
-			m = r
-		}
-		if !s[m].less(s[i]) {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
-	}
-	*h = s
-	return top
 }

@@ -119,7 +119,7 @@ func TrainSeq(texts iter.Seq[string], vocabSize int, special []string) (*Tokeniz
 			}
 		}
 	}
-	var h pairHeap
+	var h heap[pairEntry]
 	for k, c := range pc {
 		h.push(pairEntry{key: k, count: c})
 	}
@@ -240,44 +240,4 @@ func (a pairEntry) before(b pairEntry) bool {
 		return a.count > b.count
 	}
 	return a.key < b.key
-}
-
-type pairHeap []pairEntry
-
-func (h *pairHeap) push(e pairEntry) {
-	*h = append(*h, e)
-	s := *h
-	for i := len(s) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !s[i].before(s[p]) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
-}
-
-func (h *pairHeap) pop() pairEntry {
-	s := *h
-	top := s[0]
-	last := len(s) - 1
-	s[0] = s[last]
-	s = s[:last]
-	for i := 0; ; {
-		l := 2*i + 1
-		if l >= len(s) {
-			break
-		}
-		m := l
-		if r := l + 1; r < len(s) && s[r].before(s[l]) {
-			m = r
-		}
-		if !s[m].before(s[i]) {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
-	}
-	*h = s
-	return top
 }
