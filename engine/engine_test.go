@@ -10,7 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/steerbook/steerbook/engine/internal/golden"
+	"github.com/steerbook/steerbook/engine/internal/reference"
+	"github.com/steerbook/steerbook/internal/golden"
 )
 
 func goldenDir(t testing.TB) string { return golden.Dir(t) }
@@ -23,7 +24,7 @@ type goldenLogits struct {
 }
 
 func loadGoldenExpected(t testing.TB) goldenLogits {
-	seqs, from := golden.Expected(t)
+	seqs, from := reference.Expected(t)
 	g := goldenLogits{from: from}
 	for _, s := range seqs {
 		g.tokens = append(g.tokens, s.Tokens)

@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/steerbook/steerbook/engine"
+	"github.com/steerbook/steerbook/internal/golden"
 )
 
 // notebook is the part of nbformat the tests read.
@@ -391,13 +392,7 @@ func TestRealModelNotebookOnGolden(t *testing.T) {
 	if testing.Short() {
 		t.Skip("executes notebook 07 (a minute); skipped with -short")
 	}
-	golden, err := filepath.Abs("../../shared/golden/dsv4-tiny/bf16")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(golden, "config.json")); err != nil {
-		t.Skipf("golden checkpoint not available: %v", err)
-	}
+	gdir := golden.Dir(t, "bf16")
 	tok, err := filepath.Abs("../engine/tokenizer/testdata/trained_tokenizer.json")
 	if err != nil {
 		t.Fatal(err)
@@ -406,11 +401,11 @@ func TestRealModelNotebookOnGolden(t *testing.T) {
 	if len(paths) != 1 {
 		t.Fatalf("notebook 07 not found (%v)", paths)
 	}
-	gm, err := engine.Load(golden, engine.WithoutTokenizer())
+	gm, err := engine.Load(gdir, engine.WithoutTokenizer())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := run(t, steerbook(t), paths[0], []string{"modelPath=" + golden, "tokenizerPath=" + tok})
+	b := run(t, steerbook(t), paths[0], []string{"modelPath=" + gdir, "tokenizerPath=" + tok})
 	text := strings.Join(cellOutputs(t, b), "")
 	for _, want := range []string{"model " + gm.Hash(), "sentiment.gguf", "reads back with cosine 1.000000"} {
 		if !strings.Contains(text, want) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/steerbook/steerbook/engine"
 	"github.com/steerbook/steerbook/engine/safetensors"
+	"github.com/steerbook/steerbook/internal/golden"
 )
 
 // TestGoldenMarkerSwapAtEmbedding is the anchors' exact placement test: two
@@ -22,7 +23,7 @@ import (
 // tests router edits too.
 func TestGoldenMarkerSwapAtEmbedding(t *testing.T) {
 	g := loadGolden(t)
-	ck, err := safetensors.Open(goldenBF16)
+	ck, err := safetensors.Open(golden.Dir(t, "bf16"))
 	if err != nil {
 		t.Fatal(err)
 	}

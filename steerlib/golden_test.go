@@ -3,13 +3,11 @@ package steerlib
 import (
 	"context"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/steerbook/steerbook/engine"
+	"github.com/steerbook/steerbook/internal/golden"
 )
-
-const goldenBF16 = "/work/shared/golden/dsv4-tiny/bf16"
 
 // goldenModel is the golden tiny DeepSeek-V4 checkpoint (random weights, no
 // tokenizer) with a byte-level stand-in tokenizer, so text datasets run
@@ -26,10 +24,7 @@ func (g goldenModel) Encode(s string) []int {
 
 func loadGolden(t *testing.T) goldenModel {
 	t.Helper()
-	if _, err := os.Stat(goldenBF16 + "/config.json"); err != nil {
-		t.Skipf("golden checkpoint not available: %v", err)
-	}
-	m, err := engine.Load(goldenBF16)
+	m, err := engine.Load(golden.Dir(t, "bf16"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,8 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/steerbook/steerbook/engine/internal/golden"
+	"github.com/steerbook/steerbook/engine/internal/reference"
+	"github.com/steerbook/steerbook/internal/golden"
 )
 
 // fileSource is a test-only safetensors reader (the engine uses
@@ -116,6 +117,6 @@ func loadGolden(t testing.TB, sub string, opt Options) *Model {
 }
 
 // goldenSeq is one sequence of DeepSeek's reference logits.
-type goldenSeq = golden.Seq
+type goldenSeq = reference.Seq
 
-func loadExpected(t testing.TB) (seqs []goldenSeq, decodeFrom int) { return golden.Expected(t) }
+func loadExpected(t testing.TB) (seqs []goldenSeq, decodeFrom int) { return reference.Expected(t) }

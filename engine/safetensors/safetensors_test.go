@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"github.com/steerbook/steerbook/internal/golden"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,8 +13,6 @@ import (
 	"testing"
 	"testing/fstest"
 )
-
-const golden = "/work/shared/golden/dsv4-tiny"
 
 func encode(t *testing.T, ts []WriteTensor, meta map[string]string) []byte {
 	t.Helper()
@@ -357,10 +356,7 @@ func TestScalarDecoders(t *testing.T) {
 }
 
 func TestGoldenBF16(t *testing.T) {
-	dir := filepath.Join(golden, "bf16")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skip("golden checkpoint not present:", err)
-	}
+	dir := golden.Dir(t, "bf16")
 	c, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -398,10 +394,7 @@ func TestGoldenBF16(t *testing.T) {
 }
 
 func TestGoldenFP8(t *testing.T) {
-	dir := filepath.Join(golden, "fp8")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skip("golden checkpoint not present:", err)
-	}
+	dir := golden.Dir(t, "fp8")
 	c, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -430,7 +423,7 @@ func TestGoldenFP8(t *testing.T) {
 		t.Errorf("total_size metadata %q, summed %d", c.Metadata()["total_size"], total)
 	}
 	// Every BF16-folder tensor exists here; the unquantised ones are byte-identical.
-	bf, err := Open(filepath.Join(golden, "bf16"))
+	bf, err := Open(golden.Dir(t, "bf16"))
 	if err != nil {
 		t.Fatal(err)
 	}

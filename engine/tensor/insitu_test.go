@@ -19,6 +19,7 @@ import (
 	"github.com/steerbook/steerbook/engine/dsv4"
 	"github.com/steerbook/steerbook/engine/safetensors"
 	"github.com/steerbook/steerbook/engine/tensor"
+	"github.com/steerbook/steerbook/internal/golden"
 )
 
 // src is a dsv4.Source over a safetensors checkpoint using FromTensor
@@ -49,7 +50,7 @@ func (s src) Linear(w, scale *dsv4.TensorData, out, in int) (dsv4.Linear, error)
 // TestInSituGolden demands every prefill position within 1e-3 of the
 // reference and reports the worst.
 func TestInSituGolden(t *testing.T) {
-	g := "/work/shared/golden/dsv4-tiny"
+	g := golden.Dir(t)
 	var exp struct {
 		Sequences []struct {
 			Tokens  []int  `json:"tokens"`

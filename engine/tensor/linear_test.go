@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/steerbook/steerbook/engine/safetensors"
+	"github.com/steerbook/steerbook/internal/golden"
 )
 
 // randomLinear builds a Linear of the given format with random weights.
@@ -185,12 +186,12 @@ func TestFormatDefinitions(t *testing.T) {
 // row by row, and that the products through both formats agree bit for bit
 // (same tile values, same summation order).
 func TestGoldenFP8EqualsBF16(t *testing.T) {
-	fp8, err := safetensors.Open("/work/shared/golden/dsv4-tiny/fp8")
+	fp8, err := safetensors.Open(golden.Dir(t, "fp8"))
 	if err != nil {
-		t.Skip("golden checkpoint not available:", err)
+		t.Fatal(err)
 	}
 	defer fp8.Close()
-	bf, err := safetensors.Open("/work/shared/golden/dsv4-tiny/bf16")
+	bf, err := safetensors.Open(golden.Dir(t, "bf16"))
 	if err != nil {
 		t.Fatal(err)
 	}

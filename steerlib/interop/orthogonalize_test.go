@@ -8,24 +8,14 @@ import (
 	"testing"
 
 	"github.com/steerbook/steerbook/engine"
+	"github.com/steerbook/steerbook/internal/golden"
 	"github.com/steerbook/steerbook/steerlib"
 )
-
-const goldenDir = "/work/shared/golden/dsv4-tiny"
-
-func golden(t *testing.T, variant string) string {
-	t.Helper()
-	dir := goldenDir + "/" + variant
-	if _, err := os.Stat(dir + "/config.json"); err != nil {
-		t.Skipf("golden checkpoint not available: %v", err)
-	}
-	return dir
-}
 
 func TestOrthogonalizedWeightsEqualRuntimeAblation(t *testing.T) {
 	for _, variant := range []string{"bf16", "fp8"} {
 		t.Run(variant, func(t *testing.T) {
-			src := golden(t, variant)
+			src := golden.Dir(t, variant)
 			ctx := context.Background()
 			m, err := engine.Load(src)
 			if err != nil {

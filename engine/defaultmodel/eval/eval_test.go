@@ -13,6 +13,7 @@ import (
 	"github.com/steerbook/steerbook/engine"
 	"github.com/steerbook/steerbook/engine/defaultmodel/corpus"
 	"github.com/steerbook/steerbook/engine/dsv4"
+	"github.com/steerbook/steerbook/internal/golden"
 )
 
 // referenceCompleter answers every prompt with the rest of the corpus
@@ -368,14 +369,7 @@ func TestReportRendering(t *testing.T) {
 // repository (as in CI), skipping the test when it is absent.
 func goldenDir(t testing.TB) string {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "shared", "golden", "dsv4-tiny", "bf16"))
-	if err == nil {
-		_, err = os.Stat(filepath.Join(dir, "model.safetensors"))
-	}
-	if err != nil {
-		t.Skipf("golden tiny checkpoint (../shared/golden/dsv4-tiny/bf16 beside the repository) missing: %v", err)
-	}
-	return dir
+	return golden.Dir(t, "bf16")
 }
 
 // tinyDev is the golden tiny checkpoint with the tokenizer package's test

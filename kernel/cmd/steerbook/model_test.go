@@ -11,18 +11,10 @@ import (
 
 	"github.com/steerbook/steerbook/engine/safetensors"
 	"github.com/steerbook/steerbook/engine/tokenizer"
+	"github.com/steerbook/steerbook/internal/golden"
 )
 
-func goldenDir(t *testing.T) string {
-	d, err := filepath.Abs("../../../../shared/golden/dsv4-tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(d, "expected.json")); err != nil {
-		t.Skipf("golden checkpoint not found at %s: %v", d, err)
-	}
-	return d
-}
+func goldenDir(t *testing.T) string { return golden.Dir(t) }
 
 func TestModelInfoCommand(t *testing.T) {
 	var out, errb bytes.Buffer

@@ -1,39 +1,19 @@
-// Package golden reads the golden parity data of ../shared/golden/dsv4-tiny
-// (DeepSeek's reference logits for a tiny checkpoint) for the engine's tests.
-// The engine and engine/dsv4 tests both compare against it; one reader keeps
-// them reading the same thing.
-package golden
+// Package reference reads DeepSeek's reference logits for the golden tiny
+// checkpoint (expected.json and expected.safetensors in
+// ../shared/golden/dsv4-tiny, located by internal/golden) for the engine's
+// tests. The engine and engine/dsv4 tests both compare against them; one
+// reader keeps them reading the same thing.
+package reference
 
 import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/steerbook/steerbook/engine/safetensors"
+	"github.com/steerbook/steerbook/internal/golden"
 )
-
-// Dir returns the golden folder, ../shared/golden/dsv4-tiny beside the
-// repository root, and skips the test when it is absent (CI lays shared/
-// beside the clone; a bare checkout has none). The path is found from this
-// file's location, so every test package gets the same folder whatever its
-// depth.
-func Dir(t testing.TB) string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("golden: cannot locate the source file")
-	}
-	// file is <repo>/engine/internal/golden/golden.go.
-	d, err := filepath.Abs(filepath.Join(filepath.Dir(file), "../../../../shared/golden/dsv4-tiny"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(d, "expected.json")); err != nil {
-		t.Skipf("golden checkpoint not found at %s (expected ../shared/golden/dsv4-tiny beside the repository): %v", d, err)
-	}
-	return d
-}
 
 // Seq is one golden sequence: its tokens, the reference logits of a prefill
 // of every prefix (Prefill[t] for tokens[:t+1]), and the logits of the
@@ -46,7 +26,7 @@ type Seq struct {
 
 // Expected reads expected.json and expected.safetensors.
 func Expected(t testing.TB) (seqs []Seq, decodeFrom int) {
-	d := Dir(t)
+	d := golden.Dir(t)
 	b, err := os.ReadFile(filepath.Join(d, "expected.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +40,7 @@ func Expected(t testing.TB) (seqs []Seq, decodeFrom int) {
 		} `json:"sequences"`
 	}
 	if err := json.Unmarshal(b, &ej); err != nil {
-		t.Fatalf("golden: expected.json: %v", err)
+		t.Fatalf("reference: %s: %v", filepath.Join(d, "expected.json"), err)
 	}
 	ck, err := safetensors.Open(filepath.Join(d, "expected.safetensors"))
 	if err != nil {
