@@ -1,6 +1,7 @@
 """Validate dsv4.py against the golden DeepSeek-V4 tiny checkpoint.
 
-Loads /work/shared/golden/dsv4-tiny/bf16 (official tensor names), runs one
+Loads ../shared/golden/dsv4-tiny/bf16 beside the repository (official tensor
+names; or the folder given as the argument), runs one
 float32 prefill of each golden sequence and compares the logits at every
 position with expected.safetensors (`prefill.S`, computed by DeepSeek's own
 inference/model.py in float32). Reports max |Δ| per position; positions whose
@@ -22,7 +23,9 @@ import dsv4  # noqa: E402
 
 
 def main():
-    gdir = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/golden/dsv4-tiny"
+    # default: <repo>/../shared/golden/dsv4-tiny, found from this file (<repo>/engine/defaultmodel/train/)
+    here = os.path.dirname(os.path.abspath(__file__))
+    gdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "..", "..", "..", "shared", "golden", "dsv4-tiny")
     with open(os.path.join(gdir, "bf16", "config.json")) as f:
         cfg = dsv4.Config.from_hf(json.load(f))
     model = dsv4.Transformer(cfg)
