@@ -2,6 +2,7 @@ package steerlib
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -43,5 +44,64 @@ func TestSearchCondition(t *testing.T) {
 	}
 	if _, err := m.Forward(context.Background(), [][]int{m.Encode("abc")}, hooks, false); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A gate from a search reads the prompt as the search read its rows, so the
+// score it records for each prompt is that prompt's searched cosine: the mean
+// after BOS for ReadMean, the last token for ReadLast.
+func TestConditionReadsAsSearched(t *testing.T) {
+	m := loadDefault(t)
+	topic, err := TopicContrast("restaurant", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, read := range []ReadPos{ReadMean, ReadLast} {
+		a, err := Extract(ctx, m, topic, ExtractOptions{Layers: []int{2}, Format: ReviewFormat, Read: read})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.MeanFrom != 1 {
+			t.Fatalf("ReviewFormat starts with BOS: MeanFrom %d, want 1", a.MeanFrom)
+		}
+		g, err := a.SearchCondition(engine.SiteBlockOut, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := g.Condition()
+		if c.Last != (read == ReadLast) || (read == ReadMean && c.From != 1) {
+			t.Fatalf("%s: gate Last %v From %d", read, c.Last, c.From)
+		}
+		pos, neg, err := a.Rows(engine.SiteBlockOut, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := Add(NewVector("v", engine.SiteBlockOut, 4, make([]float64, m.Dim())), Raw(0))
+		st.Condition = c
+		s := Compose(st)
+		hooks, err := s.Hooks()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Extract orders negatives first; score the same texts in that order.
+		var seqs [][]int
+		for _, e := range append(append([]Example{}, topic.Negative...), topic.Positive...) {
+			tk, err := ReviewFormat.Tokenize(m, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seqs = append(seqs, tk.Tokens)
+		}
+		if _, err := m.Forward(ctx, seqs, hooks, false); err != nil {
+			t.Fatal(err)
+		}
+		scores := s.Scores()[c]
+		dir := c.Vector.Dirs[c.Layer]
+		for i, r := range append(append([][]float64{}, neg...), pos...) {
+			if d := math.Abs(scores[i] - cosine(r, dir)); d > 1e-6 {
+				t.Errorf("%s: prompt %d: gate score %.6f, searched cosine %.6f", read, i, scores[i], cosine(r, dir))
+			}
+		}
 	}
 }

@@ -399,6 +399,7 @@ func TopicContrast(pos, neg string) (*Dataset, error) {
 	}
 	d := NewSetDataset("topic:"+pos+"-vs-"+neg, p, n)
 	d.PosLabel, d.NegLabel, d.Source = pos, neg, "embedded data/topic.json"
+	d.Read = ReadMean // whole reviews: the topic is spread over the text, like sentiment
 	if neg == "" {
 		d.NegLabel = "other topics"
 	}

@@ -134,8 +134,13 @@ type Activations struct {
 	// CAA sets the matching letter); Separability stratifies its halves by
 	// them.
 	PosLabels []string
-	acc       map[SiteLayer]*accum
-	order     []SiteLayer
+	// MeanFrom is the first position ReadMean averaged: 1 when every example
+	// began with BOS (skipped: its activations are an outlier that carries
+	// no content), else 0. A CAST gate built from these rows reads the prompt
+	// from the same position (ConditionGrid.Condition).
+	MeanFrom int
+	acc      map[SiteLayer]*accum
+	order    []SiteLayer
 }
 
 // Keys lists the (site, layer) pairs captured, in capture order.
@@ -345,6 +350,7 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 		ex    int
 	}
 	var items []item
+	meanFrom := 1
 	for ci, xs := range [][]Example{d.Negative, d.Positive} {
 		for i, e := range xs {
 			tk, err := opt.Format.Tokenize(m, e)
@@ -369,6 +375,7 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 				return nil, fmt.Errorf("steerlib: extract: unknown read position %q", opt.Read)
 			}
 			items = append(items, item{tk, ci, i})
+			meanFrom = min(meanFrom, tk.Start)
 		}
 	}
 	var labels []string
@@ -377,7 +384,7 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 			labels = append(labels, e.Label)
 		}
 	}
-	a := &Activations{Dataset: d.Name, DatasetHash: d.Hash, ModelHash: m.Hash(), Opt: opt, PosLabels: labels,
+	a := &Activations{Dataset: d.Name, DatasetHash: d.Hash, ModelHash: m.Hash(), Opt: opt, PosLabels: labels, MeanFrom: meanFrom,
 		Paired: d.Paired && opt.Read != ReadAll, NumPos: len(d.Positive), NumNeg: len(d.Negative), acc: map[SiteLayer]*accum{}}
 	for _, s := range opt.Sites {
 		if s == engine.SiteRouter {

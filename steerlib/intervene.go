@@ -163,8 +163,9 @@ const (
 )
 
 // Condition is a CAST gate: at Layer of the condition vector's site, the
-// prompt's activation (mean over prompt tokens, or the last prompt token with
-// Last) is compared with the condition direction by cosine similarity; the
+// prompt's activation (mean over the prompt tokens from position From, or
+// the last prompt token with Last) is compared with the condition direction
+// by cosine similarity; the
 // steering applies to a sequence iff cosine Comparator Threshold. The
 // decision is made per sequence during prefill, so sequences of one batch are
 // gated independently, and it holds for that sequence's decode steps.
@@ -177,6 +178,11 @@ type Condition struct {
 	Threshold  float64
 	Comparator Comparator // default Greater
 	Last       bool
+	// From is the first prompt position of the mean (Last false): 1 skips a
+	// leading BOS, as Extract's ReadMean does. A gate should read the prompt
+	// the way its condition vector was read; ConditionGrid.Condition sets
+	// Last and From from the activations it searched.
+	From int
 }
 
 // Steering is a composition of steers applied together. Hooks builds fresh
@@ -365,7 +371,7 @@ func conditionHook(c *Condition, rs *runState) Hook {
 		acc := make([]float64, d)
 		rows := 0
 		for i := 0; i < e.Rows; i++ {
-			if c.Last && i != e.Rows-1 {
+			if (c.Last && i != e.Rows-1) || (!c.Last && e.Positions[i] < c.From) {
 				continue
 			}
 			r := reduceRow(e.Row(i), site.Streams(), d == e.Width && site.Streams(), -1)
