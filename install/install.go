@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/steerbook/steerbook/kernel"
 )
 
 // Options says where and how to install.
@@ -75,24 +77,11 @@ func kernelsDir(o Options) (string, error) {
 		}
 		return filepath.Join(p, "share", "jupyter", "kernels"), nil
 	case "user", "":
-		if d := getenv("JUPYTER_DATA_DIR"); d != "" {
-			d, err := filepath.Abs(d)
-			return filepath.Join(d, "kernels"), err
+		d, err := kernel.UserDataDir(getenv)
+		if err != nil {
+			return "", fmt.Errorf("--user: %w", err)
 		}
-		home := getenv("HOME")
-		if home == "" {
-			return "", errors.New("--user: neither JUPYTER_DATA_DIR nor HOME is set")
-		}
-		switch runtime.GOOS {
-		case "darwin":
-			return filepath.Join(home, "Library", "Jupyter", "kernels"), nil
-		case "windows":
-			return filepath.Join(getenv("APPDATA"), "jupyter", "kernels"), nil
-		}
-		if x := getenv("XDG_DATA_HOME"); x != "" {
-			return filepath.Join(x, "jupyter", "kernels"), nil
-		}
-		return filepath.Join(home, ".local", "share", "jupyter", "kernels"), nil
+		return filepath.Join(d, "kernels"), nil
 	}
 	return "", fmt.Errorf("unknown install mode %q", o.Mode)
 }

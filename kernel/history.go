@@ -1,28 +1,122 @@
 package kernel
 
 import (
+	"bufio"
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"log"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
 
-// historySession is the session number this kernel reports. History lives in
-// memory for the life of the kernel process, so there is only ever one.
-const historySession = 1
+// maxHistory bounds the entries of earlier sessions kept in memory (the
+// newest); the file itself is only ever appended to.
+const maxHistory = 10000
 
 type histEntry struct {
-	line   int
-	input  string
-	output *string // text/plain of execute_result, if any
+	Session int     `json:"session"`
+	Line    int     `json:"line"`
+	Input   string  `json:"input"`
+	Output  *string `json:"output"` // text/plain of execute_result, if any
 }
 
-// history is the in-memory record of executed cells (store_history=true).
+// history records executed cells (store_history=true), IPython-style: every
+// kernel process is one session, numbered after the newest session in the
+// history file, and history_request sees earlier sessions too. Without a
+// file (Config.HistoryFile "") the history lives in memory for the life of
+// the kernel and this is session 1.
 type history struct {
-	entries []histEntry
+	session int
+	line    int         // cells stored in this session
+	entries []histEntry // earlier sessions, then this one, in order
+	path    string
+	file    *os.File // append target; nil when memory only
+	log     *log.Logger
+}
+
+// openHistory loads the earlier sessions of path and opens it for
+// appending. A file that cannot be read or written leaves the history in
+// memory (logged, never fatal: a kernel must start); lines that are not
+// history entries are skipped and counted in the log, naming the file and
+// the first such line.
+func openHistory(path string, lg *log.Logger) *history {
+	h := &history{session: 1, path: path, log: lg}
+	if path == "" {
+		return h
+	}
+	if f, err := os.Open(path); err == nil {
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 64<<20) // a cell may be long
+		bad, firstBad, n := 0, 0, 0
+		for sc.Scan() {
+			n++
+			var e histEntry
+			if err := json.Unmarshal(sc.Bytes(), &e); err != nil || e.Session < 1 || e.Line < 1 {
+				if bad++; bad == 1 {
+					firstBad = n
+				}
+				continue
+			}
+			h.entries = append(h.entries, e)
+			h.session = max(h.session, e.Session+1)
+			if len(h.entries) > 2*maxHistory {
+				h.entries = append(h.entries[:0], h.entries[len(h.entries)-maxHistory:]...)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			lg.Printf("history %s: reading stopped at line %d: %v", path, n+1, err)
+		}
+		f.Close()
+		if bad > 0 {
+			lg.Printf("history %s: skipped %d lines that are not history entries (first: line %d)", path, bad, firstBad)
+		}
+		if len(h.entries) > maxHistory {
+			h.entries = h.entries[len(h.entries)-maxHistory:]
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		lg.Printf("history %s: %v (earlier sessions not loaded)", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		lg.Printf("history %s: %v (this session is kept in memory only)", path, err)
+		return h
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		lg.Printf("history %s: %v (this session is kept in memory only)", path, err)
+		return h
+	}
+	h.file = f
+	return h
 }
 
 func (h *history) add(input string, output *string) {
-	h.entries = append(h.entries, histEntry{line: len(h.entries) + 1, input: input, output: output})
+	h.line++
+	e := histEntry{Session: h.session, Line: h.line, Input: input, Output: output}
+	h.entries = append(h.entries, e)
+	if h.file == nil {
+		return
+	}
+	b, err := json.Marshal(e)
+	if err == nil {
+		// One write per entry: with O_APPEND, kernels sharing the file
+		// do not interleave inside a line.
+		_, err = h.file.Write(append(b, '\n'))
+	}
+	if err != nil {
+		h.log.Printf("history %s: %v (the rest of this session is kept in memory only)", h.path, err)
+		h.file.Close()
+		h.file = nil
+	}
+}
+
+func (h *history) close() {
+	if h != nil && h.file != nil {
+		h.file.Close()
+		h.file = nil
+	}
 }
 
 // historyQuery is the content of history_request.
@@ -46,20 +140,16 @@ func (h *history) query(q historyQuery) []any {
 	case "tail":
 		sel = tail(h.entries, q.N)
 	case "range":
-		// Session 0 is the current session, negative counts back from it
-		// (IPython's convention); we only keep the current one.
-		if q.Session != 0 && q.Session != historySession && q.Session != -0 {
-			return []any{}
-		}
-		start, stop := q.Start, q.Stop
-		if start < 1 {
-			start = 1
-		}
-		if stop <= 0 || stop > len(h.entries)+1 {
-			stop = len(h.entries) + 1
+		// Session 0 (or absent) is the current session, a negative one
+		// counts back from it (IPython's convention: -1 is the previous
+		// session), a positive one is absolute. Lines [start, stop); stop
+		// 0 means to the end.
+		session := q.Session
+		if session <= 0 {
+			session += h.session
 		}
 		for _, e := range h.entries {
-			if e.line >= start && e.line < stop {
+			if e.Session == session && e.Line >= q.Start && (q.Stop <= 0 || e.Line < q.Stop) {
 				sel = append(sel, e)
 			}
 		}
@@ -74,14 +164,14 @@ func (h *history) query(q historyQuery) []any {
 		var found []histEntry
 		for i := len(h.entries) - 1; i >= 0; i-- {
 			e := h.entries[i]
-			if !re.MatchString(e.input) {
+			if !re.MatchString(e.Input) {
 				continue
 			}
 			if q.Unique {
-				if seen[e.input] {
+				if seen[e.Input] {
 					continue
 				}
-				seen[e.input] = true
+				seen[e.Input] = true
 			}
 			found = append(found, e)
 		}
@@ -94,12 +184,12 @@ func (h *history) query(q historyQuery) []any {
 	for _, e := range sel {
 		if q.Output {
 			var o any
-			if e.output != nil {
-				o = *e.output
+			if e.Output != nil {
+				o = *e.Output
 			}
-			out = append(out, []any{historySession, e.line, []any{e.input, o}})
+			out = append(out, []any{e.Session, e.Line, []any{e.Input, o}})
 		} else {
-			out = append(out, []any{historySession, e.line, e.input})
+			out = append(out, []any{e.Session, e.Line, e.Input})
 		}
 	}
 	return out

@@ -90,6 +90,11 @@ type Config struct {
 	// Log receives the kernel's own diagnostics. Nil logs to the original
 	// stderr.
 	Log *log.Logger
+	// HistoryFile keeps the history of every session (one JSON object per
+	// stored cell, appended), so history_request also answers from earlier
+	// sessions, as IPython's history database does. "" keeps the history in
+	// memory for the life of the kernel.
+	HistoryFile string
 	// Implementation and version for kernel_info.
 	Implementation, ImplementationVersion, Banner string
 	HelpLinks                                     []HelpLink
@@ -159,7 +164,7 @@ type Kernel struct {
 	cur      *running
 	lastReq  *Message // parent for output that arrives between cells
 	count    int
-	history  history
+	history  *history
 	shutdown bool
 	restart  bool
 	// pendingAbort holds requests taken off the queue by stop_on_error,
@@ -256,6 +261,7 @@ func Start(ctx context.Context, ci *ConnectionInfo, cfg Config) (*Kernel, error)
 		k.stopCapture()
 		return nil, fmt.Errorf("kernel: starting the interpreter: %w", err)
 	}
+	k.history = openHistory(cfg.HistoryFile, k.log)
 
 	zopt := zmq4.WithLogger(k.log)
 	k.shell = zmq4.NewRouter(k.ctx, zopt)
@@ -319,6 +325,9 @@ func (k *Kernel) close() {
 			}
 		}
 		k.stopCapture()
+		k.mu.Lock()
+		k.history.close()
+		k.mu.Unlock()
 	})
 }
 

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -570,4 +572,93 @@ func TestOutputStreamsWhileTheCellRuns(t *testing.T) {
 	if done := time.Since(start); early > 700*time.Millisecond || done-early < 700*time.Millisecond {
 		t.Errorf("first line after %v, cell done after %v: output was not streamed", early, done)
 	}
+}
+
+// With a history file, a second kernel is the next session and its history
+// requests see the first one's cells; lines that are not entries are skipped
+// and logged, and nothing is lost.
+func TestHistoryAcrossSessions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "steerbook", "history.jsonl")
+	var logs lockedBuffer
+	start := func() *kerneltest.Client {
+		_, ci := kerneltest.Start(t, Config{NewInterpreter: newFake, SetPublisher: setTestPublisher,
+			HistoryFile: path, Log: log.New(&logs, "", 0)})
+		return kerneltest.Dial(t, ci)
+	}
+	hist := func(c *kerneltest.Client, q map[string]any) string {
+		id := c.Send("shell", "history_request", q)
+		r := kerneltest.Content(c.Reply("shell", id, 5*time.Second))
+		return fmt.Sprint(r["history"])
+	}
+	k1 := start()
+	k1.Execute("value one", nil)
+	k1.Execute("set two 2", nil)
+	if got := hist(k1, map[string]any{"hist_access_type": "tail", "n": 5, "output": true}); got != "[[1 1 [value one one]] [1 2 [set two 2 <nil>]]]" {
+		t.Errorf("first session tail %v", got)
+	}
+	// A torn or foreign line must not stop the next session from loading.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("{not json\n")
+	f.Close()
+
+	k2 := start()
+	k2.Execute("value three", nil)
+	for _, c := range []struct {
+		q    map[string]any
+		want string
+	}{
+		{map[string]any{"hist_access_type": "tail", "n": 2}, "[[1 2 set two 2] [2 1 value three]]"},
+		{map[string]any{"hist_access_type": "range", "session": 0, "start": 1, "stop": 0}, "[[2 1 value three]]"},
+		{map[string]any{"hist_access_type": "range", "session": -1, "start": 1, "stop": 2}, "[[1 1 value one]]"},
+		{map[string]any{"hist_access_type": "range", "session": 1, "start": 2, "stop": 0}, "[[1 2 set two 2]]"},
+		{map[string]any{"hist_access_type": "search", "pattern": "value *", "n": 10}, "[[1 1 value one] [2 1 value three]]"},
+	} {
+		if got := hist(k2, c.q); got != c.want {
+			t.Errorf("%v: %v, want %v", c.q, got, c.want)
+		}
+	}
+	if !strings.Contains(logs.String(), path+": skipped 1 lines that are not history entries (first: line 3)") {
+		t.Errorf("the skipped line is not logged with its file and line: %q", logs.String())
+	}
+
+	// An unwritable location keeps the session in memory, and says so.
+	logs.Reset()
+	blocker := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(blocker, nil, 0o600)
+	path = filepath.Join(blocker, "history.jsonl") // a file where a folder should be
+	k3 := start()
+	k3.Execute("value four", nil)
+	if got := hist(k3, map[string]any{"hist_access_type": "tail", "n": 1}); got != "[[1 1 value four]]" {
+		t.Errorf("memory-only tail %v", got)
+	}
+	if !strings.Contains(logs.String(), "kept in memory only") {
+		t.Errorf("no log for the unwritable history: %q", logs.String())
+	}
+}
+
+// lockedBuffer collects a kernel's log while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
 }

@@ -30,6 +30,15 @@ def steerbook_bin(kernelspec) -> str:
     return kernelspec.argv[0]
 
 
+@pytest.fixture(autouse=True)
+def history_file(tmp_path, monkeypatch) -> pathlib.Path:
+    """Each test's kernels keep their history in a file of their own
+    (STEERBOOK_HISTORY), not in the user's Jupyter data folder."""
+    path = tmp_path / "history.jsonl"
+    monkeypatch.setenv("STEERBOOK_HISTORY", str(path))
+    return path
+
+
 @pytest.fixture
 def kernel_names(tmp_path, kernelspec, monkeypatch):
     """Two copies of the kernelspec, one per interrupt mode, on JUPYTER_PATH."""

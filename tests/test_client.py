@@ -116,6 +116,26 @@ def test_restart_gives_a_fresh_session():
         assert reply["status"] == "ok"
 
 
+def test_history_survives_a_restart(history_file):
+    """A restarted kernel is the next history session and still answers for
+    the cells of the one before (IPython's history, kept in a file)."""
+    with running_kernel() as (km, kc):
+        reply, _ = execute(kc, "first := 6 * 7")
+        assert reply["status"] == "ok"
+        km.restart_kernel(now=False)
+        kc.wait_for_ready(timeout=60)
+        reply, _ = execute(kc, "second := 1")
+        assert reply["status"] == "ok"
+        msg_id = kc.history(hist_access_type="tail", n=2, raw=True, output=False)
+        hist = kc.get_shell_msg(timeout=10)
+        assert hist["parent_header"]["msg_id"] == msg_id
+        assert [tuple(h) for h in hist["content"]["history"]] == [(1, 1, "first := 6 * 7"), (2, 1, "second := 1")]
+        msg_id = kc.history(hist_access_type="range", session=-1, start=1, stop=0, raw=True, output=False)
+        hist = kc.get_shell_msg(timeout=10)
+        assert [tuple(h) for h in hist["content"]["history"]] == [(1, 1, "first := 6 * 7")]
+    assert history_file.exists()
+
+
 def test_shutdown_reply_on_control():
     km_kc = running_kernel()
     with km_kc as (km, kc):

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/steerbook/steerbook/kernel"
@@ -15,6 +17,24 @@ import (
 
 // version is the steerbook version reported in kernel_info.
 const version = "0.1.0"
+
+// historyFile is where the kernel keeps the history of every session:
+// STEERBOOK_HISTORY when set ("off" keeps each session in memory only),
+// else steerbook/history.jsonl in Jupyter's user data folder.
+func historyFile(getenv func(string) string) (string, error) {
+	switch h := getenv("STEERBOOK_HISTORY"); h {
+	case "off":
+		return "", nil
+	case "":
+	default:
+		return h, nil
+	}
+	d, err := kernel.UserDataDir(getenv)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "steerbook", "history.jsonl"), nil
+}
 
 // cmdKernel starts the Jupyter kernel on a connection file. It is what the
 // kernelspec's argv runs: steerbook kernel {connection_file}.
@@ -37,7 +57,12 @@ func cmdKernel(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	ctx := context.Background()
+	hist, err := historyFile(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "steerbook kernel: history kept in memory only:", err)
+	}
 	k, err := kernel.Start(ctx, ci, kernel.Config{
+		HistoryFile:           hist,
 		NewInterpreter:        newCellInterpreter,
 		Render:                render,
 		SetPublisher:          func(p kernel.Publisher) { display.SetPublisher(p) },

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +160,36 @@ func TestInputRequestFromCell(t *testing.T) {
 	e := kerneltest.Exec{Outputs: c.Outputs(id, 10*time.Second)}
 	if got := result(t, e); got != `"Ada!"` && got != "Ada!" {
 		t.Errorf("result %s", got)
+	}
+}
+
+func TestHistoryFileLocation(t *testing.T) {
+	if runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
+		t.Skip("the expected paths are jupyter_core's Linux ones")
+	}
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	for _, c := range []struct {
+		env  func(string) string
+		want string
+	}{
+		{env("STEERBOOK_HISTORY", "off", "HOME", "/h"), ""},
+		{env("STEERBOOK_HISTORY", "/tmp/h.jsonl", "HOME", "/h"), "/tmp/h.jsonl"},
+		{env("JUPYTER_DATA_DIR", "/data", "HOME", "/h"), "/data/steerbook/history.jsonl"},
+		{env("XDG_DATA_HOME", "/xdg", "HOME", "/h"), "/xdg/jupyter/steerbook/history.jsonl"},
+		{env("HOME", "/h"), "/h/.local/share/jupyter/steerbook/history.jsonl"},
+	} {
+		got, err := historyFile(c.env)
+		if err != nil || got != c.want {
+			t.Errorf("historyFile = %q, %v; want %q", got, err, c.want)
+		}
+	}
+	if _, err := historyFile(env()); err == nil {
+		t.Error("no HOME and no JUPYTER_DATA_DIR: want an error")
 	}
 }
