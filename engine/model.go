@@ -200,8 +200,13 @@ func (m *Model) Dim() int { return m.net.Cfg.HiddenSize }
 // VocabSize is the number of logits per position.
 func (m *Model) VocabSize() int { return m.net.Cfg.VocabSize }
 
-// Dir is the folder the model was loaded from.
+// Dir is the folder the model was loaded from, or DefaultDir for the
+// embedded default model.
 func (m *Model) Dir() string { return m.dir }
+
+// DefaultDir is what Dir and Info report for the model engine.Default loads
+// from the binary, which has no folder on disk.
+const DefaultDir = "(embedded default model)"
 
 // Hash is a content hash of the model (SHA-256 over every tensor's name,
 // dtype, shape and bytes, in name order), recorded in steering-vector
@@ -262,6 +267,7 @@ func Default() (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: default model: %w", err)
 	}
+	m.dir = DefaultDir
 	defaultM = m
 	return m, nil
 }

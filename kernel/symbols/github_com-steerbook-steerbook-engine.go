@@ -4,6 +4,8 @@ package symbols
 
 import (
 	"github.com/steerbook/steerbook/engine"
+	"go/constant"
+	"go/token"
 	"reflect"
 )
 
@@ -16,6 +18,7 @@ func init() {
 		"At":                reflect.ValueOf(engine.At),
 		"Decode":            reflect.ValueOf(engine.Decode),
 		"Default":           reflect.ValueOf(engine.Default),
+		"DefaultDir":        reflect.ValueOf(constant.MakeFromLiteral("\"(embedded default model)\"", token.STRING, 0)),
 		"ErrNoDefaultModel": reflect.ValueOf(&engine.ErrNoDefaultModel).Elem(),
 		"ErrNoTokenizer":    reflect.ValueOf(&engine.ErrNoTokenizer).Elem(),
 		"LastK":             reflect.ValueOf(engine.LastK),

@@ -4,7 +4,7 @@
 //
 //	steerbook kernel CONNECTION_FILE
 //	steerbook run NOTEBOOK.ipynb [-o OUT.ipynb]
-//	steerbook model info DIR
+//	steerbook model info [DIR]
 //	steerbook generate --model DIR --prompt TEXT [--chat] [--seed N]
 //	steerbook logits --model DIR --tokens 1,2,3 [--decode-from N] --json
 package main
@@ -27,7 +27,7 @@ type command struct {
 var commands = map[string]command{
 	"kernel":   {"run the Jupyter kernel on a connection file", cmdKernel},
 	"run":      {"execute a notebook headlessly and write its outputs", cmdRun},
-	"model":    {"inspect a model folder (model info DIR)", cmdModel},
+	"model":    {"inspect a model folder (model info [DIR]; none: the default model)", cmdModel},
 	"generate": {"generate text from a model", cmdGenerate},
 	"logits":   {"print a model's logits for given tokens as JSON", cmdLogits},
 }

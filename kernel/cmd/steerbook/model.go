@@ -25,7 +25,7 @@ func loadModel(dir string) (*engine.Model, error) {
 
 func cmdModel(args []string, stdout, stderr io.Writer) int {
 	if len(args) < 1 || args[0] != "info" {
-		fmt.Fprintln(stderr, "usage: steerbook model info DIR [--json]")
+		fmt.Fprintln(stderr, "usage: steerbook model info [DIR] [--json]   (no DIR: the embedded default model)")
 		return 2
 	}
 	fs := flag.NewFlagSet("model info", flag.ContinueOnError)
@@ -42,11 +42,13 @@ func cmdModel(args []string, stdout, stderr io.Writer) int {
 	if dir == "" && fs.NArg() > 0 {
 		dir = fs.Arg(0)
 	}
+	var m *engine.Model
+	var err error
 	if dir == "" {
-		fmt.Fprintln(stderr, "usage: steerbook model info DIR [--json]")
-		return 2
+		m, err = engine.Default()
+	} else {
+		m, err = engine.Load(dir)
 	}
-	m, err := engine.Load(dir)
 	if err != nil {
 		fmt.Fprintln(stderr, "steerbook model info:", err)
 		return 1

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/steerbook/steerbook/engine"
 	"github.com/steerbook/steerbook/engine/safetensors"
 	"github.com/steerbook/steerbook/engine/tokenizer"
 	"github.com/steerbook/steerbook/internal/golden"
@@ -133,5 +134,16 @@ func TestGenerateCommand(t *testing.T) {
 	}
 	if a, b := run("3"), run("3"); a != b || strings.TrimSpace(a) == "" {
 		t.Errorf("seeded runs differ or are empty: %q vs %q", a, b)
+	}
+}
+
+// Without a folder, model info describes the embedded default model.
+func TestModelInfoDefault(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := cmdModel([]string{"info"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.HasPrefix(out.String(), "DeepSeek-V4 model "+engine.DefaultDir+"\n") || !strings.Contains(out.String(), "blocks 6") {
+		t.Errorf("model info of the default model:\n%s", out.String())
 	}
 }
