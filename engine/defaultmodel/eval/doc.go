@@ -32,7 +32,7 @@
 //
 // Session 1 fixed a different protocol before any model was measured: the
 // vector added at every position, prompt and continuation, of the same
-// layer, with unmatched contrast sets. Measured on both trained models, that leaves
+// layer, with unmatched contrast sets. Measured on every model trained so far (three), that leaves
 // the grammar before it turns the sentiment: the vector reaches the logits
 // directly at every generated position and pulls each token toward
 // positive-review words mid-sentence. Session 2 changed the protocol after
@@ -56,4 +56,10 @@
 // keeps results.json, report.md and steering.png in DIR):
 //
 //	go run ./engine/defaultmodel/eval/cmd/evalmodel [-model DIR] [-n N] [-seed S] [-json] [-plot PATH] [-md PATH] [-out DIR]
+//
+// Compare sets two reports of the same options side by side and applies
+// issue 4's storage rule (no deciding evaluation may drop by more than
+// MaxStorageDrop points); evalmodel -compare DIR runs both evaluations and
+// writes the comparison, which is how train/run.sh decides between BF16 and
+// the release's FP8/FP4 formats.
 package eval
