@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -579,7 +578,7 @@ func TestOutputStreamsWhileTheCellRuns(t *testing.T) {
 // and logged, and nothing is lost.
 func TestHistoryAcrossSessions(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "steerbook", "history.jsonl")
-	var logs lockedBuffer
+	var logs kerneltest.Buffer
 	start := func() *kerneltest.Client {
 		_, ci := kerneltest.Start(t, Config{NewInterpreter: newFake, SetPublisher: setTestPublisher,
 			HistoryFile: path, Log: log.New(&logs, "", 0)})
@@ -625,7 +624,7 @@ func TestHistoryAcrossSessions(t *testing.T) {
 	}
 
 	// An unwritable location keeps the session in memory, and says so.
-	logs.Reset()
+	logs.Take()
 	blocker := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(blocker, nil, 0o600)
 	path = filepath.Join(blocker, "history.jsonl") // a file where a folder should be
@@ -637,28 +636,4 @@ func TestHistoryAcrossSessions(t *testing.T) {
 	if !strings.Contains(logs.String(), "kept in memory only") {
 		t.Errorf("no log for the unwritable history: %q", logs.String())
 	}
-}
-
-// lockedBuffer collects a kernel's log while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedBuffer) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
 }

@@ -1,16 +1,16 @@
 package cell
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/steerbook/steerbook/kernel/kerneltest"
 )
 
 // A scenario is a sequence of cells run in one session, each followed by
@@ -87,32 +87,6 @@ func parseScenario(t *testing.T, data string) []*scenarioCell {
 	return cells
 }
 
-// syncBuffer is a bytes.Buffer safe for goroutines of cells.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) peek() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) take() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := s.b.String()
-	s.b.Reset()
-	return out
-}
-
 func TestScenarios(t *testing.T) {
 	files, err := filepath.Glob("testdata/scenarios/*.txt")
 	if err != nil || len(files) == 0 {
@@ -130,12 +104,12 @@ func TestScenarios(t *testing.T) {
 }
 
 func runScenario(t *testing.T, file string, cells []*scenarioCell) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr kerneltest.Buffer
 	s, err := New(Options{Stdout: &stdout, Stderr: &stderr})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var panics syncBuffer
+	var panics kerneltest.Buffer
 	s.SetGoroutinePanicHandler(func(err error) { fmt.Fprintln(&panics, err.Error()) })
 	for i, c := range cells {
 		n := i + 1
@@ -147,12 +121,12 @@ func runScenario(t *testing.T, file string, cells []*scenarioCell) {
 		for _, e := range c.expect {
 			if e.section == "goroutine-panic" {
 				deadline := time.Now().Add(2 * time.Second)
-				for time.Now().Before(deadline) && !strings.Contains(panics.peek(), strings.TrimSpace(e.body)) {
+				for time.Now().Before(deadline) && !strings.Contains(panics.String(), strings.TrimSpace(e.body)) {
 					time.Sleep(10 * time.Millisecond)
 				}
 			}
 		}
-		out, errOut := stdout.take(), stderr.take()
+		out, errOut := stdout.Take(), stderr.Take()
 		wantErr := false
 		for _, e := range c.expect {
 			switch e.section {
@@ -179,7 +153,7 @@ func runScenario(t *testing.T, file string, cells []*scenarioCell) {
 					}
 				}
 			case "goroutine-panic":
-				if got := panics.take(); !strings.Contains(got, strings.TrimSpace(e.body)) {
+				if got := panics.Take(); !strings.Contains(got, strings.TrimSpace(e.body)) {
 					t.Errorf("%s: goroutine panic report %q does not contain %q", where, got, e.body)
 				}
 			case "error":

@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/steerbook/steerbook/kernel/display"
+	"github.com/steerbook/steerbook/kernel/kerneltest"
 )
 
-func newTestSession(t *testing.T) (*Session, *syncBuffer, *syncBuffer) {
+func newTestSession(t *testing.T) (*Session, *kerneltest.Buffer, *kerneltest.Buffer) {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb kerneltest.Buffer
 	s, err := New(Options{Stdout: &out, Stderr: &errb})
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +212,7 @@ display.Update(id, "v2")`, 1)
 }
 
 func TestStdinReadsLine(t *testing.T) {
-	var out syncBuffer
+	var out kerneltest.Buffer
 	var prompts []string
 	s, err := New(Options{Stdout: &out, Stdin: func(prompt string, pw bool) (string, error) {
 		prompts = append(prompts, prompt)
