@@ -108,6 +108,25 @@ func hcCollapse(y, h, pre []float32, d int) {
 	}
 }
 
+// hcHead is the head's collapse of the streams (design §2.11): for each of
+// the rows of h ([rows][n·D]), pre = sigmoid(mix·scale[0] + base) + hc_eps
+// weights the n streams into one D-vector of the result ([rows][D]). Unlike
+// the blocks' hc_pre it has no post weights and no Sinkhorn matrix. The main
+// head and the MTP head share it, each with its own parameters.
+func hcHead(p *hcParams, h []float32, rows, n, d int, rmsEps, hcEps float64) []float32 {
+	mx := make([]float32, rows*n)
+	hcMixes(p, h, rows, rmsEps, mx)
+	z := make([]float32, rows*d)
+	pre := make([]float32, n)
+	for i := 0; i < rows; i++ {
+		for j := 0; j < n; j++ {
+			pre[j] = sigmoid(mx[i*n+j]*p.scale[0]+p.base[j]) + float32(hcEps)
+		}
+		hcCollapse(z[i*d:(i+1)*d], h[i*n*d:(i+1)*n*d], pre, d)
+	}
+	return z
+}
+
 // hcPost writes out[k] = post[k]·f + Σ_j C[j][k]·h[j] for one token
 // (out and h must not alias).
 func hcPost(out, f, h []float32, mix *hcMix, n, d int) {

@@ -295,16 +295,7 @@ func (m *Model) RunBatch(ctx context.Context, seqs []Seq, blocks int) ([]*Result
 		for _, sp := range spans {
 			copy(hh[sp.at*hw:], h[sp.r0*hw:(sp.r0+sp.rows)*hw])
 		}
-		mx := make([]float32, R*nS)
-		hcMixes(&m.hcHead, hh, R, cfg.RMSNormEps, mx)
-		z := make([]float32, R*D)
-		pre := make([]float32, nS)
-		for i := 0; i < R; i++ {
-			for j := 0; j < nS; j++ {
-				pre[j] = sigmoid(mx[i*nS+j]*m.hcHead.scale[0]+m.hcHead.base[j]) + float32(cfg.HCEps)
-			}
-			hcCollapse(z[i*D:(i+1)*D], hh[i*hw:(i+1)*hw], pre, D)
-		}
+		z := hcHead(&m.hcHead, hh, R, nS, D, cfg.RMSNormEps, cfg.HCEps)
 		headVisit := func(s Site, data []float32, width int) {
 			for b, sq := range seqs {
 				sp := spans[b]

@@ -84,15 +84,8 @@ func (m *Model) RunMTP(ctx context.Context, st *MTPState, streams []float32, nex
 	}
 	h = m.blockForward(mt.Block, &st.ls, h, next, st.Pos)
 	// The MTP head: its own hc_head and norm, the shared head.weight.
-	mx := make([]float32, n*nS)
-	hcMixes(&mt.hcHead, h, n, cfg.RMSNormEps, mx)
-	z := make([]float32, n*D)
-	pre := make([]float32, nS)
+	z := hcHead(&mt.hcHead, h, n, nS, D, cfg.RMSNormEps, cfg.HCEps)
 	for i := 0; i < n; i++ {
-		for j := 0; j < nS; j++ {
-			pre[j] = sigmoid(mx[i*nS+j]*mt.hcHead.scale[0]+mt.hcHead.base[j]) + float32(cfg.HCEps)
-		}
-		hcCollapse(z[i*D:(i+1)*D], h[i*hw:(i+1)*hw], pre, D)
 		rmsNorm(z[i*D:(i+1)*D], z[i*D:(i+1)*D], mt.Norm, eps)
 	}
 	V := cfg.VocabSize
