@@ -47,7 +47,10 @@ func (e *editSource) Tensor(name string) (*TensorData, error) {
 	return t, err
 }
 
-func goldenConfig(t *testing.T, sub string) (Config, *fileSource) {
+// goldenConfig reads the config of the golden folder sub (bf16, fp8) and
+// opens its tensors.
+func goldenConfig(t testing.TB, sub string) (Config, *fileSource) {
+	t.Helper()
 	dir := filepath.Join(goldenDir(t), sub)
 	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil {

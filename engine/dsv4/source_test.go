@@ -96,19 +96,7 @@ func (fs *fileSource) Linear(w, s *TensorData, out, in int) (Linear, error) {
 func goldenDir(t testing.TB) string { return golden.Dir(t) }
 
 func loadGolden(t testing.TB, sub string, opt Options) *Model {
-	dir := filepath.Join(goldenDir(t), sub)
-	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := ParseConfig(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := openFileSource(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, src := goldenConfig(t, sub)
 	m, err := Load(cfg, src, opt)
 	if err != nil {
 		t.Fatal(err)
