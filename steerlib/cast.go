@@ -25,6 +25,7 @@ type ConditionGrid struct {
 	// how the searched rows were read, for the gate: Condition reads the
 	// prompt the same way
 	read     ReadPos
+	offset   int
 	meanFrom int
 }
 
@@ -40,7 +41,7 @@ func (a *Activations) SearchCondition(site engine.Site, thresholds []float64) (*
 			thresholds = append(thresholds, -1+0.1*float64(i))
 		}
 	}
-	g := &ConditionGrid{Site: site, Layers: a.Layers(site), Thresholds: thresholds, dirs: map[int][]float64{}, read: a.Opt.Read, meanFrom: a.MeanFrom}
+	g := &ConditionGrid{Site: site, Layers: a.Layers(site), Thresholds: thresholds, dirs: map[int][]float64{}, read: a.Opt.Read, offset: a.Opt.Offset, meanFrom: a.MeanFrom}
 	g.Best.F1 = -1
 	for _, l := range g.Layers {
 		pos, neg, err := a.Rows(site, l)
@@ -88,9 +89,9 @@ func (a *Activations) SearchCondition(site engine.Site, thresholds []float64) (*
 
 // Condition returns the CAST gate of the best cell (cosine > threshold at
 // that layer), ready for Steer.Condition. It reads the prompt as the search
-// read its rows: the last token after ReadLast, the mean from the same first
-// position after ReadMean (so a leading BOS is skipped in both), and the mean
-// over the whole prompt otherwise (a response-mean search gates on the
+// read its rows: the same token after ReadLast (Offset included), the mean
+// from the same first position otherwise (so a leading BOS is skipped as
+// Extract skips it; a response-mean or mark search gates on the whole
 // prompt, which has no response yet). A threshold found on one reading does
 // not transfer to another: on the default model a restaurant-topic gate
 // searched on means reaches F1 1.0 at every layer, and on last tokens at
@@ -98,10 +99,9 @@ func (a *Activations) SearchCondition(site engine.Site, thresholds []float64) (*
 func (g *ConditionGrid) Condition() *Condition {
 	v := NewVector("condition", g.Site, g.Best.Layer, g.dirs[g.Best.Layer])
 	c := &Condition{Vector: v, Layer: g.Best.Layer, Threshold: g.Best.Threshold, Comparator: Greater}
-	switch g.read {
-	case ReadLast:
-		c.Last = true
-	case ReadMean:
+	if g.read == ReadLast {
+		c.Last, c.Offset = true, g.offset
+	} else {
 		c.From = g.meanFrom
 	}
 	return c

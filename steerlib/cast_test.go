@@ -57,8 +57,12 @@ func TestConditionReadsAsSearched(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for _, read := range []ReadPos{ReadMean, ReadLast} {
-		a, err := Extract(ctx, m, topic, ExtractOptions{Layers: []int{2}, Format: ReviewFormat, Read: read})
+	for _, c := range []struct {
+		read   ReadPos
+		offset int
+	}{{ReadMean, 0}, {ReadLast, 0}, {ReadLast, 2}} {
+		read := c.read
+		a, err := Extract(ctx, m, topic, ExtractOptions{Layers: []int{2}, Format: ReviewFormat, Read: read, Offset: c.offset})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,16 +73,16 @@ func TestConditionReadsAsSearched(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := g.Condition()
-		if c.Last != (read == ReadLast) || (read == ReadMean && c.From != 1) {
-			t.Fatalf("%s: gate Last %v From %d", read, c.Last, c.From)
+		gate := g.Condition()
+		if gate.Last != (read == ReadLast) || gate.Offset != c.offset || (read == ReadMean && gate.From != 1) {
+			t.Fatalf("%s offset %d: gate Last %v Offset %d From %d", read, c.offset, gate.Last, gate.Offset, gate.From)
 		}
 		pos, neg, err := a.Rows(engine.SiteBlockOut, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
 		st := Add(NewVector("v", engine.SiteBlockOut, 4, make([]float64, m.Dim())), Raw(0))
-		st.Condition = c
+		st.Condition = gate
 		s := Compose(st)
 		hooks, err := s.Hooks()
 		if err != nil {
@@ -96,11 +100,11 @@ func TestConditionReadsAsSearched(t *testing.T) {
 		if _, err := m.Forward(ctx, seqs, hooks, false); err != nil {
 			t.Fatal(err)
 		}
-		scores := s.Scores()[c]
-		dir := c.Vector.Dirs[c.Layer]
+		scores := s.Scores()[gate]
+		dir := gate.Vector.Dirs[gate.Layer]
 		for i, r := range append(append([][]float64{}, neg...), pos...) {
 			if d := math.Abs(scores[i] - cosine(r, dir)); d > 1e-6 {
-				t.Errorf("%s: prompt %d: gate score %.6f, searched cosine %.6f", read, i, scores[i], cosine(r, dir))
+				t.Errorf("%s offset %d: prompt %d: gate score %.6f, searched cosine %.6f", read, c.offset, i, scores[i], cosine(r, dir))
 			}
 		}
 	}

@@ -228,4 +228,16 @@ func TestDatasetReadPosition(t *testing.T) {
 	if _, err := Extract(ctx, m, train, ExtractOptions{Read: "middle"}); err == nil || !strings.Contains(err.Error(), `unknown read position "middle"`) {
 		t.Errorf("bad read position: err %v", err)
 	}
+	// An Offset names a token before the last: with Read empty it reads
+	// there, whatever the dataset's default; with another read it is an error.
+	off, err := Extract(ctx, m, train, ExtractOptions{Layers: []int{3}, Format: ReviewFormat, Offset: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.Opt.Read != ReadLast {
+		t.Errorf("Offset with Read empty: read %q, want last", off.Opt.Read)
+	}
+	if _, err := Extract(ctx, m, train, ExtractOptions{Read: ReadMean, Offset: 1}); err == nil || !strings.Contains(err.Error(), "applies to ReadLast only") {
+		t.Errorf("Offset with ReadMean: err %v", err)
+	}
 }

@@ -45,7 +45,7 @@ func (r ReadPos) valid() error {
 type ExtractOptions struct {
 	Sites  []engine.Site // default: block_out
 	Layers []int         // default: every layer (ignored for final/logits)
-	Read   ReadPos       // default: the dataset's Read, else ReadLast
+	Read   ReadPos       // default: the dataset's Read (ReadLast when Offset is set), else ReadLast
 	Offset int           // for ReadLast: read the token Offset places before the last
 	// Streams says how the 4 hyper-connection streams of block_in/block_out
 	// become a row: "mean" (default, width D), "all" (width 4·D), or "0"…"3"
@@ -310,14 +310,17 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 	if len(opt.Sites) == 0 {
 		opt.Sites = []engine.Site{engine.SiteBlockOut}
 	}
-	if opt.Read == "" {
+	if opt.Read == "" && opt.Offset == 0 {
 		opt.Read = d.Read
 	}
 	if opt.Read == "" {
-		opt.Read = ReadLast
+		opt.Read = ReadLast // also whenever an Offset asks for a token before the last
 	}
 	if err := opt.Read.valid(); err != nil {
 		return nil, fmt.Errorf("steerlib: extract %s: %w", d.Name, err)
+	}
+	if opt.Offset != 0 && opt.Read != ReadLast {
+		return nil, fmt.Errorf("steerlib: extract %s: Offset %d applies to ReadLast only, not %q", d.Name, opt.Offset, opt.Read)
 	}
 	if opt.Streams == "" {
 		opt.Streams = "mean"

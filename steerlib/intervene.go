@@ -178,10 +178,13 @@ type Condition struct {
 	Threshold  float64
 	Comparator Comparator // default Greater
 	Last       bool
+	// Offset, with Last, reads the token Offset places before the last
+	// prompt token instead (ExtractOptions.Offset).
+	Offset int
 	// From is the first prompt position of the mean (Last false): 1 skips a
 	// leading BOS, as Extract's ReadMean does. A gate should read the prompt
 	// the way its condition vector was read; ConditionGrid.Condition sets
-	// Last and From from the activations it searched.
+	// Last, Offset and From from the activations it searched.
 	From int
 }
 
@@ -371,7 +374,7 @@ func conditionHook(c *Condition, rs *runState) Hook {
 		acc := make([]float64, d)
 		rows := 0
 		for i := 0; i < e.Rows; i++ {
-			if (c.Last && i != e.Rows-1) || (!c.Last && e.Positions[i] < c.From) {
+			if (c.Last && i != e.Rows-1-c.Offset) || (!c.Last && e.Positions[i] < c.From) {
 				continue
 			}
 			r := reduceRow(e.Row(i), site.Streams(), d == e.Width && site.Streams(), -1)
