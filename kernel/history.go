@@ -3,24 +3,36 @@ package kernel
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
-	"io/fs"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // maxHistory bounds the entries of earlier sessions kept in memory (the
-// newest); the file itself is only ever appended to.
-const maxHistory = 10000
+// newest); the file itself is only ever appended to. maxInput and maxOutput
+// bound what one entry stores (a cell, its text/plain result), and maxLine
+// what a line of the file may hold; longer lines are skipped, not fatal.
+const (
+	maxHistory = 10000
+	maxInput   = 1 << 20
+	maxOutput  = 64 << 10
+	maxLine    = 4 << 20
+)
 
 type histEntry struct {
 	Session int     `json:"session"`
-	Line    int     `json:"line"`
-	Input   string  `json:"input"`
-	Output  *string `json:"output"` // text/plain of execute_result, if any
+	Line    int     `json:"line,omitempty"`
+	Input   string  `json:"input,omitempty"`
+	Output  *string `json:"output,omitempty"` // text/plain of execute_result, if any
+	// Started marks a session's claim record, written when the kernel
+	// starts (under the file lock), so that kernels started together take
+	// different numbers; it is not a cell.
+	Started string `json:"started,omitempty"`
 }
 
 // history records executed cells (store_history=true), IPython-style: every
@@ -37,64 +49,127 @@ type history struct {
 	log     *log.Logger
 }
 
-// openHistory loads the earlier sessions of path and opens it for
-// appending. A file that cannot be read or written leaves the history in
-// memory (logged, never fatal: a kernel must start); lines that are not
-// history entries are skipped and counted in the log, naming the file and
-// the first such line.
+// openHistory loads the earlier sessions of path, claims the next session
+// number and keeps the file open for appending. A file that cannot be read
+// or written leaves the history in memory (logged, never fatal: a kernel
+// must start); lines that are not history entries, or longer than maxLine,
+// are skipped and counted in the log, naming the file and the first such
+// line.
 func openHistory(path string, lg *log.Logger) *history {
 	h := &history{session: 1, path: path, log: lg}
 	if path == "" {
 		return h
 	}
-	if f, err := os.Open(path); err == nil {
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 64<<20) // a cell may be long
-		bad, firstBad, n := 0, 0, 0
-		for sc.Scan() {
-			n++
-			var e histEntry
-			if err := json.Unmarshal(sc.Bytes(), &e); err != nil || e.Session < 1 || e.Line < 1 {
-				if bad++; bad == 1 {
-					firstBad = n
-				}
-				continue
-			}
-			h.entries = append(h.entries, e)
-			h.session = max(h.session, e.Session+1)
-			if len(h.entries) > 2*maxHistory {
-				h.entries = append(h.entries[:0], h.entries[len(h.entries)-maxHistory:]...)
-			}
-		}
-		if err := sc.Err(); err != nil {
-			lg.Printf("history %s: reading stopped at line %d: %v", path, n+1, err)
-		}
-		f.Close()
-		if bad > 0 {
-			lg.Printf("history %s: skipped %d lines that are not history entries (first: line %d)", path, bad, firstBad)
-		}
-		if len(h.entries) > maxHistory {
-			h.entries = h.entries[len(h.entries)-maxHistory:]
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		lg.Printf("history %s: %v (earlier sessions not loaded)", path, err)
-	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		lg.Printf("history %s: %v (this session is kept in memory only)", path, err)
 		return h
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		lg.Printf("history %s: %v (this session is kept in memory only)", path, err)
+		if r, rerr := os.Open(path); rerr == nil { // earlier sessions may still be readable
+			h.load(r)
+			r.Close()
+		}
+		return h
+	}
+	unlock, err := lockFile(f)
+	if err != nil {
+		lg.Printf("history %s: lock: %v (this session's number may collide with another kernel's)", path, err)
+		unlock = func() {}
+	}
+	defer unlock()
+	last := h.load(f)
+	// A torn last line (a write cut short) would swallow this session's
+	// first entry: end it first.
+	claim := []byte{}
+	if last != 0 && last != '\n' {
+		claim = append(claim, '\n')
+	}
+	b, _ := json.Marshal(histEntry{Session: h.session, Started: time.Now().UTC().Format(time.RFC3339)})
+	if _, err := f.Write(append(append(claim, b...), '\n')); err != nil {
+		lg.Printf("history %s: %v (this session is kept in memory only)", path, err)
+		f.Close()
 		return h
 	}
 	h.file = f
 	return h
 }
 
+// load reads the file from its start, keeps the newest maxHistory entries,
+// numbers this session after the newest one seen, and returns the file's
+// last byte (0 when empty).
+func (h *history) load(f *os.File) (last byte) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		h.log.Printf("history %s: %v (earlier sessions not loaded)", h.path, err)
+		return 0
+	}
+	r := bufio.NewReaderSize(f, 64<<10)
+	bad, firstBad, n := 0, 0, 0
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(chunk) > 0 {
+			last = chunk[len(chunk)-1]
+		}
+		if len(line)+len(chunk) <= maxLine {
+			line = append(line, chunk...)
+		} else {
+			line = append(line[:0], 0) // too long: remembered as bad, the rest discarded
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if len(line) > 0 {
+			n++
+			var e histEntry
+			switch {
+			case json.Unmarshal(line, &e) != nil || e.Session < 1 || (e.Started == "" && e.Line < 1):
+				if bad++; bad == 1 {
+					firstBad = n
+				}
+			case e.Started != "":
+				h.session = max(h.session, e.Session+1)
+			default:
+				h.entries = append(h.entries, e)
+				h.session = max(h.session, e.Session+1)
+				if len(h.entries) > 2*maxHistory {
+					h.entries = append(h.entries[:0], h.entries[len(h.entries)-maxHistory:]...)
+				}
+			}
+		}
+		line = line[:0]
+		if err != nil {
+			if err != io.EOF {
+				h.log.Printf("history %s: reading stopped at line %d: %v", h.path, n+1, err)
+			}
+			break
+		}
+	}
+	if bad > 0 {
+		h.log.Printf("history %s: skipped %d lines that are not history entries (first: line %d)", h.path, bad, firstBad)
+	}
+	if len(h.entries) > maxHistory {
+		h.entries = h.entries[len(h.entries)-maxHistory:]
+	}
+	return last
+}
+
+// clip bounds what one entry stores.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "\n… [cut: " + strconv.Itoa(len(s)) + " bytes in all]"
+}
+
 func (h *history) add(input string, output *string) {
 	h.line++
-	e := histEntry{Session: h.session, Line: h.line, Input: input, Output: output}
+	e := histEntry{Session: h.session, Line: h.line, Input: clip(input, maxInput)}
+	if output != nil {
+		o := clip(*output, maxOutput)
+		e.Output = &o
+	}
 	h.entries = append(h.entries, e)
 	if h.file == nil {
 		return

@@ -573,9 +573,9 @@ func TestOutputStreamsWhileTheCellRuns(t *testing.T) {
 	}
 }
 
-// With a history file, a second kernel is the next session and its history
-// requests see the first one's cells; lines that are not entries are skipped
-// and logged, and nothing is lost.
+// With a history file, each kernel is the next session (also when two start
+// together) and its history requests see earlier sessions' cells; a torn or
+// foreign line is skipped and logged, and nothing else is lost.
 func TestHistoryAcrossSessions(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "steerbook", "history.jsonl")
 	var logs kerneltest.Buffer
@@ -595,32 +595,39 @@ func TestHistoryAcrossSessions(t *testing.T) {
 	if got := hist(k1, map[string]any{"hist_access_type": "tail", "n": 5, "output": true}); got != "[[1 1 [value one one]] [1 2 [set two 2 <nil>]]]" {
 		t.Errorf("first session tail %v", got)
 	}
-	// A torn or foreign line must not stop the next session from loading.
+	// A write cut short (no newline) must not swallow the next entry.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString("{not json\n")
+	f.WriteString(`{"session": 1, "li`)
 	f.Close()
 
-	k2 := start()
+	// Two kernels started before either stores a cell take different numbers.
+	k2, k3 := start(), start()
 	k2.Execute("value three", nil)
+	k3.Execute("value four", nil)
+	if got := hist(k3, map[string]any{"hist_access_type": "tail", "n": 3}); got != "[[1 1 value one] [1 2 set two 2] [3 1 value four]]" {
+		t.Errorf("third session tail %v", got)
+	}
+	k4 := start()
 	for _, c := range []struct {
 		q    map[string]any
 		want string
 	}{
-		{map[string]any{"hist_access_type": "tail", "n": 2}, "[[1 2 set two 2] [2 1 value three]]"},
-		{map[string]any{"hist_access_type": "range", "session": 0, "start": 1, "stop": 0}, "[[2 1 value three]]"},
-		{map[string]any{"hist_access_type": "range", "session": -1, "start": 1, "stop": 2}, "[[1 1 value one]]"},
-		{map[string]any{"hist_access_type": "range", "session": 1, "start": 2, "stop": 0}, "[[1 2 set two 2]]"},
-		{map[string]any{"hist_access_type": "search", "pattern": "value *", "n": 10}, "[[1 1 value one] [2 1 value three]]"},
+		{map[string]any{"hist_access_type": "tail", "n": 3}, "[[1 2 set two 2] [2 1 value three] [3 1 value four]]"},
+		{map[string]any{"hist_access_type": "range", "session": -1, "start": 1, "stop": 0}, "[[3 1 value four]]"},
+		{map[string]any{"hist_access_type": "range", "session": -3, "start": 1, "stop": 2}, "[[1 1 value one]]"},
+		{map[string]any{"hist_access_type": "range", "session": 2, "start": 1, "stop": 0}, "[[2 1 value three]]"},
+		{map[string]any{"hist_access_type": "range", "session": 0, "start": 1, "stop": 0}, "[]"},
+		{map[string]any{"hist_access_type": "search", "pattern": "value *", "n": 10}, "[[1 1 value one] [2 1 value three] [3 1 value four]]"},
 	} {
-		if got := hist(k2, c.q); got != c.want {
+		if got := hist(k4, c.q); got != c.want {
 			t.Errorf("%v: %v, want %v", c.q, got, c.want)
 		}
 	}
-	if !strings.Contains(logs.String(), path+": skipped 1 lines that are not history entries (first: line 3)") {
-		t.Errorf("the skipped line is not logged with its file and line: %q", logs.String())
+	if !strings.Contains(logs.String(), path+": skipped 1 lines that are not history entries (first: line 4)") {
+		t.Errorf("the torn line is not logged with its file and line: %q", logs.String())
 	}
 
 	// An unwritable location keeps the session in memory, and says so.
@@ -628,12 +635,37 @@ func TestHistoryAcrossSessions(t *testing.T) {
 	blocker := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(blocker, nil, 0o600)
 	path = filepath.Join(blocker, "history.jsonl") // a file where a folder should be
-	k3 := start()
-	k3.Execute("value four", nil)
-	if got := hist(k3, map[string]any{"hist_access_type": "tail", "n": 1}); got != "[[1 1 value four]]" {
+	k5 := start()
+	k5.Execute("value five", nil)
+	if got := hist(k5, map[string]any{"hist_access_type": "tail", "n": 1}); got != "[[1 1 value five]]" {
 		t.Errorf("memory-only tail %v", got)
 	}
 	if !strings.Contains(logs.String(), "kept in memory only") {
 		t.Errorf("no log for the unwritable history: %q", logs.String())
+	}
+}
+
+// A line longer than the reader takes (here 5 MiB) is skipped, not the end
+// of the file: the sessions after it still load and number the next one.
+func TestHistorySkipsOverlongLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	body := `{"session":1,"line":1,"input":"value a"}` + "\n" +
+		`{"session":1,"line":2,"input":"` + strings.Repeat("x", 5<<20) + `"}` + "\n" +
+		`{"session":2,"line":1,"input":"value b"}` + "\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs kerneltest.Buffer
+	_, ci := kerneltest.Start(t, Config{NewInterpreter: newFake, SetPublisher: setTestPublisher,
+		HistoryFile: path, Log: log.New(&logs, "", 0)})
+	c := kerneltest.Dial(t, ci)
+	c.Execute("value c", nil)
+	id := c.Send("shell", "history_request", map[string]any{"hist_access_type": "tail", "n": 5})
+	r := kerneltest.Content(c.Reply("shell", id, 5*time.Second))
+	if got := fmt.Sprint(r["history"]); got != "[[1 1 value a] [2 1 value b] [3 1 value c]]" {
+		t.Errorf("tail %v", got)
+	}
+	if !strings.Contains(logs.String(), "skipped 1 lines that are not history entries (first: line 2)") {
+		t.Errorf("log %q", logs.String())
 	}
 }

@@ -27,7 +27,9 @@ func historyFile(getenv func(string) string) (string, error) {
 		return "", nil
 	case "":
 	default:
-		return h, nil
+		// absolute once, at start: the kernel's working folder is the
+		// notebook's, and one history should not become one per folder
+		return filepath.Abs(h)
 	}
 	d, err := kernel.UserDataDir(getenv)
 	if err != nil {

@@ -167,6 +167,10 @@ func TestHistoryFileLocation(t *testing.T) {
 	if runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
 		t.Skip("the expected paths are jupyter_core's Linux ones")
 	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	env := func(kv ...string) func(string) string {
 		m := map[string]string{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -180,6 +184,7 @@ func TestHistoryFileLocation(t *testing.T) {
 	}{
 		{env("STEERBOOK_HISTORY", "off", "HOME", "/h"), ""},
 		{env("STEERBOOK_HISTORY", "/tmp/h.jsonl", "HOME", "/h"), "/tmp/h.jsonl"},
+		{env("STEERBOOK_HISTORY", "rel/h.jsonl", "HOME", "/h"), filepath.Join(cwd, "rel", "h.jsonl")},
 		{env("JUPYTER_DATA_DIR", "/data", "HOME", "/h"), "/data/steerbook/history.jsonl"},
 		{env("XDG_DATA_HOME", "/xdg", "HOME", "/h"), "/xdg/jupyter/steerbook/history.jsonl"},
 		{env("HOME", "/h"), "/h/.local/share/jupyter/steerbook/history.jsonl"},
