@@ -373,6 +373,32 @@ func TestGenerateText(t *testing.T) {
 	}() {
 		t.Errorf("batch: %v", err)
 	}
+	// Per-prompt seeds: sequence i samples exactly as Generate with Seeds[i];
+	// with one Seed every sequence of a batch draws the same numbers.
+	prompts := []string{"the cat", "the cat", "a dog"}
+	sampled := func(seed uint64, p string) string {
+		x, err := m.Generate(ctx, p, GenerateOptions{MaxTokens: 8, IgnoreEOS: true, Temperature: 1.5, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x.Text
+	}
+	seeds := []uint64{11, 12, 13}
+	per, err := m.GenerateBatch(ctx, prompts, GenerateOptions{MaxTokens: 8, IgnoreEOS: true, Temperature: 1.5, Seeds: seeds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range per {
+		if want := sampled(seeds[i], prompts[i]); g.Text != want {
+			t.Errorf("Seeds[%d]: batch %q, alone %q", i, g.Text, want)
+		}
+	}
+	if per[0].Text == per[1].Text {
+		t.Errorf("one prompt twice with seeds 11 and 12 sampled the same text %q (temperature 1.5, 8 tokens)", per[0].Text)
+	}
+	if _, err := m.GenerateBatch(ctx, prompts, GenerateOptions{Seeds: seeds[:2]}); err == nil || !strings.Contains(err.Error(), "Seeds has 2 seeds for 3 prompts") {
+		t.Errorf("seed count mismatch: err %v", err)
+	}
 	if _, err := m.Generate(ctx, "hello", GenerateOptions{MaxTokens: 3, Chat: true, IgnoreEOS: true}); err == nil {
 		// The trained vocabulary lacks the chat role tokens, so they encode as
 		// plain text; generation must still run.

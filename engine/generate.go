@@ -30,6 +30,12 @@ type GenerateOptions struct {
 	// Seed makes sampling reproducible: the same model, prompt, options and
 	// seed give the same tokens.
 	Seed uint64
+	// Seeds, for GenerateBatch, gives each prompt its own seed (one per
+	// prompt); nil gives every prompt Seed. With one seed for all, the k-th
+	// token of every sequence is drawn with the same random number, so the
+	// samples of a batch are not independent: an evaluation that samples
+	// many prompts wants one seed each.
+	Seeds []uint64
 	// Stop ends generation when the text contains one of these strings; the
 	// text is cut before it.
 	Stop      []string
@@ -104,9 +110,10 @@ func (m *Model) Generate(ctx context.Context, prompt string, opt GenerateOptions
 
 // GenerateBatch generates for several prompts at once: the prompts are
 // prefilled together and every decode step runs all unfinished sequences in
-// one batched pass. Result i equals Generate(ctx, prompts[i], opt) (each
-// prompt uses the same seed). OnToken receives the tokens of all sequences
-// interleaved; OnBatchToken says which sequence each belongs to.
+// one batched pass. Result i equals Generate(ctx, prompts[i], opt) with
+// Seed = opt.Seeds[i] (or opt.Seed when Seeds is nil). OnToken receives the
+// tokens of all sequences interleaved; OnBatchToken says which sequence each
+// belongs to.
 func (m *Model) GenerateBatch(ctx context.Context, prompts []string, opt GenerateOptions) ([]*Generation, error) {
 	ids := make([][]int, len(prompts))
 	for i, p := range prompts {
@@ -176,6 +183,9 @@ func (m *Model) generate(ctx context.Context, prompts [][]int, opt GenerateOptio
 		maxTok = 128
 	}
 	B := len(prompts)
+	if opt.Seeds != nil && len(opt.Seeds) != B {
+		return nil, fmt.Errorf("engine: generate: GenerateOptions.Seeds has %d seeds for %d prompts", len(opt.Seeds), B)
+	}
 	seqs := make([]*genSeq, B)
 	gens := make([]*Generation, B)
 	batch := make([]dsv4.Seq, 0, B)
@@ -183,8 +193,12 @@ func (m *Model) generate(ctx context.Context, prompts [][]int, opt GenerateOptio
 		if len(p) == 0 {
 			return nil, fmt.Errorf("engine: generate: prompt %d is empty", b)
 		}
+		seed := opt.Seed
+		if opt.Seeds != nil {
+			seed = opt.Seeds[b]
+		}
 		s := &genSeq{g: &Generation{PromptTokens: append([]int(nil), p...)}, st: m.net.NewState(),
-			rng: rand.New(rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15)), seen: map[int]bool{}}
+			rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), seen: map[int]bool{}}
 		for _, t := range p {
 			s.seen[t] = true
 		}

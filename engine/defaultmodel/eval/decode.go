@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 
 	"github.com/steerbook/steerbook/engine"
 	"github.com/steerbook/steerbook/engine/defaultmodel/corpus"
@@ -12,8 +13,29 @@ import (
 type Decoding struct {
 	Name        string  `json:"name"`
 	Temperature float32 `json:"temperature"`
-	Seed        uint64  `json:"seed"`
-	MaxTokens   int     `json:"max_tokens"`
+	// Seed is the base of the prompts' seeds: each prompt samples with its
+	// own stream (PromptSeed), so the samples of a set are independent draws.
+	Seed      uint64 `json:"seed"`
+	MaxTokens int    `json:"max_tokens"`
+}
+
+// PromptSeed is the sampling seed of one prompt: fixed by the decoding's
+// seed and the prompt's text, not by its place in a batch, so a completion
+// does not depend on the batch size or on the other prompts. Before it, one
+// seed served a whole batch and the k-th token of every completion was drawn
+// with the same random number: 43 secret requests sampled at T 0.8 then
+// opened their reply with the same word 43 times, and a sampled rate over n
+// prompts behaved like a handful of draws.
+func PromptSeed(seed uint64, prompt string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(prompt))
+	x := seed*0x9e3779b97f4a7c15 ^ h.Sum64()
+	// splitmix64's finaliser: nearby seeds and texts give unrelated streams
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // Steer is an additive steering vector: Strength·Vector added to the four
@@ -60,6 +82,12 @@ func (c engineCompleter) Complete(ctx context.Context, prompts []string, dec Dec
 	out := make([]string, 0, len(prompts))
 	for lo := 0; lo < len(prompts); lo += c.batch {
 		hi := min(lo+c.batch, len(prompts))
+		opt.Seeds = nil
+		if dec.Temperature > 0 {
+			for _, p := range prompts[lo:hi] {
+				opt.Seeds = append(opt.Seeds, PromptSeed(dec.Seed, p))
+			}
+		}
 		gens, err := c.m.GenerateBatch(ctx, prompts[lo:hi], opt)
 		if err != nil {
 			return nil, fmt.Errorf("eval: %s generation of prompts %d–%d: %w", dec.Name, lo, hi-1, err)

@@ -562,6 +562,38 @@ func TestEngineCompleterSteers(t *testing.T) {
 	}
 }
 
+// Sampled completions: each prompt draws from its own stream, fixed by its
+// text, so a completion does not depend on the batch or the other prompts,
+// and two prompts of one batch are not sampled with the same numbers.
+func TestEngineCompleterSamplesPerPrompt(t *testing.T) {
+	m := tinyDev(t)
+	ctx := context.Background()
+	dec := Decoding{Name: "sampled", Temperature: 1.5, Seed: 3, MaxTokens: 8}
+	a, b := corpus.BOS+"The soup was bland.", corpus.BOS+"I stayed at this hotel."
+	together, err := EngineCompleter(m, 4).Complete(ctx, []string{a, b}, dec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, err := EngineCompleter(m, 1).Complete(ctx, []string{b}, dec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if together[1] != alone[0] {
+		t.Errorf("prompt b sampled %q beside a, %q alone", together[1], alone[0])
+	}
+	// The same completion as one engine generation with the prompt's seed.
+	g, err := m.Generate(ctx, b, engine.GenerateOptions{MaxTokens: 8, Temperature: 1.5, Seed: PromptSeed(3, b)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := g.Text; alone[0] != want && alone[0] != want+corpus.EOS {
+		t.Errorf("completer %q, Generate with PromptSeed %q", alone[0], want)
+	}
+	if PromptSeed(3, a) == PromptSeed(3, b) || PromptSeed(3, a) == PromptSeed(4, a) {
+		t.Error("PromptSeed does not separate prompts or seeds")
+	}
+}
+
 // A point meets the steering targets only when the classifier's verdict, the
 // every-sentence reading and the grammar all reach their bars.
 func TestSteerPointMeets(t *testing.T) {
