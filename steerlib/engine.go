@@ -167,7 +167,9 @@ func (e *EngineModel) Engine() *engine.Model { return e.M }
 
 // Sample generates a continuation of each prompt (rendered with f and
 // tokenized by m) through the engine's own sampler — temperature, top-k/p,
-// repetition penalty, seed, stop strings as in opt — with the steering s
+// repetition penalty, stop strings as in opt; prompt i samples with seed
+// opt.Seed+i, so the prompts are independent draws (one seed for all would
+// draw the k-th token of every prompt with the same number) — with the steering s
 // (nil: unsteered) installed as fresh interventions for every prompt. m must
 // be backed by an engine model (Engine(model)). The steering is checked
 // against the model first. It reports progress per prompt.
@@ -191,6 +193,7 @@ func Sample(ctx context.Context, m Model, prompts []string, f Format, s *Steerin
 			return nil, fmt.Errorf("steerlib: sample prompt %d: %w", i, err)
 		}
 		o := opt
+		o.Seed = opt.Seed + uint64(i)
 		if s != nil {
 			ivs, err := s.Interventions()
 			if err != nil {

@@ -229,6 +229,16 @@ func TestGoldenGenerationAndKVSemantics(t *testing.T) {
 	if !equalInts(gs1[0].Tokens, gs2[0].Tokens) {
 		t.Errorf("seeded sampling not repeatable: %v vs %v", gs1[0].Tokens, gs2[0].Tokens)
 	}
+	// Prompt i samples with Seed+i: the second copy of a prompt is the
+	// first copy sampled with the next seed, not the same draws again.
+	pair, err := Sample(ctx, g, []string{"abc", "abc"}, PlainFormat, nil, engine.GenerateOptions{MaxTokens: 6, Temperature: 0.8, Seed: 3, IgnoreEOS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, _ := Sample(ctx, g, []string{"abc"}, PlainFormat, nil, engine.GenerateOptions{MaxTokens: 6, Temperature: 0.8, Seed: 4, IgnoreEOS: true})
+	if !equalInts(pair[1].Tokens, next[0].Tokens) {
+		t.Errorf("prompt 1 with seed 3: %v, prompt 0 with seed 4: %v", pair[1].Tokens, next[0].Tokens)
+	}
 	// KV semantics: a prompt-only steering changes the first token's
 	// distribution; the decode steps that follow are unsteered themselves
 	// but attend to the steered cache, so they differ from a run whose
