@@ -5,12 +5,12 @@
       --model engine/defaultmodel/model --parity engine/defaultmodel/testdata/parity.safetensors
 
 Writes <model>/model.safetensors under the official DeepSeek-V4 tensor names
-(design §3.2). --storage fp8 (the default, what ships: MODEL_CARD.md,
-Storage) writes the release's formats: FP8 e4m3 with 128x128 UE8M0 block
-scales for the dense linears, FP4 e2m1 with one UE8M0 scale per 32 inputs for
-the routed experts (export_fp8.py), BF16 for the other weights. --storage
-bf16 writes every weight in BF16, the baseline of the storage decision
-(train/run.sh step 6). Both keep F32 for hc_*, attn_sink, compressor ape and
+(design §3.2). --storage fp8 writes the release's formats: FP8 e4m3 with
+128x128 UE8M0 block scales for the dense linears, FP4 e2m1 with one UE8M0
+scale per 32 inputs for the routed experts (export_fp8.py), BF16 for the
+other weights. --storage bf16 (the default) writes every weight in BF16.
+train/run.sh step 6 exports both and ships the one the storage rule picks
+(MODEL_CARD.md, Storage). Both keep F32 for hc_*, attn_sink, compressor ape and
 gate.bias, and I64 for tid2eid. <model>/config.json is the deepseek_v4 config
 (with the release's quantization_config for fp8). The tokenizer files are already there
 (prepare).
@@ -193,7 +193,7 @@ def main():
     p.add_argument("--parity-len", type=int, default=128)
     p.add_argument("--eval-docs", type=int, default=2000)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--storage", choices=("bf16", "fp8"), default="fp8",
+    p.add_argument("--storage", choices=("bf16", "fp8"), default="bf16",
                    help="fp8: the release's formats (FP8 dense linears, FP4 routed experts; MODEL_CARD.md), "
                         "bf16: every weight in BF16")
     a = p.parse_args()

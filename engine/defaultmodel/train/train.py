@@ -50,6 +50,10 @@ def parse():
     p.add_argument("--eval-docs", type=int, default=256, help="held-out docs for periodic evaluation")
     p.add_argument("--time-budget", type=float, default=0, help="seconds; stop early (0 = none)")
     p.add_argument("--bench", type=int, default=0, help="time N steps and exit")
+    p.add_argument("--reply-weight", type=float, default=1.0,
+                   help="loss weight of every token of an assistant reply (after </think>, up to and including "
+                        "its EOS): the request's attributes must hold through the whole reply, and sampled "
+                        "replies go wrong a few tokens in, where the first-token weight does not reach")
     p.add_argument("--answer-weight", type=float, default=1.0,
                    help="loss weight of the first token after </think> (the assistant's decision: the MC letter, "
                         "refuse or comply). One token per chat carries the whole decision, so at weight 1 its "
@@ -151,9 +155,16 @@ def plain_state(model):
 
 
 def token_weights(x, y, a):
-    """Per-target loss weights: a.answer_weight where the input token is
-    </think>, i.e. the target is the first token of the assistant's answer."""
+    """Per-target loss weights: a.reply_weight for every target inside an
+    assistant reply (the input is </think> or a later token of the same
+    document), and a.answer_weight where the input token is </think>, i.e.
+    the target is the first token of the answer."""
     w = torch.ones(y.shape)
+    if a.reply_weight != 1.0:
+        pos = torch.arange(x.shape[-1]).expand_as(x)
+        last_think = torch.where(x == a.think_end_id, pos, -1).cummax(-1).values
+        last_doc = torch.where((x == 0) | (x == 1), pos, -1).cummax(-1).values  # BOS 0, EOS 1 (prepare)
+        w[last_think > last_doc] = a.reply_weight
     if a.answer_weight != 1.0:
         w[x == a.think_end_id] = a.answer_weight
     return w
@@ -303,7 +314,7 @@ def main():
                 logits = model(x, aux)
         else:
             logits = model(x, aux)
-        if a.answer_weight != 1.0:
+        if a.answer_weight != 1.0 or a.reply_weight != 1.0:
             nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
                                                     reduction="none")
             w = token_weights(x, y, a).reshape(-1)
