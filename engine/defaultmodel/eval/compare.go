@@ -112,12 +112,9 @@ func Compare(base, cand *Report, maxDrop float64) (*Comparison, error) {
 			return nil, fmt.Errorf("eval: compare %s with %s: steering sweeps differ (layer %d/%d, %s/%s, %d/%d strengths)",
 				base.Model, cand.Model, bs.Layer, cs.Layer, bs.Phase, cs.Phase, len(bs.Points), len(cs.Points))
 		}
-		// The check's strength is the base's first strength that meets the
-		// targets (its last when none does).
-		at := bs.Best
-		if at < 0 {
-			at = len(bs.Points) - 1
-		}
+		// The check's strength is the one its Checks report: the base's
+		// first strength that meets the targets, else the closest to them.
+		at := bs.reported()
 		for i := range bs.Points {
 			bp, cp := bs.Points[i], cs.Points[i]
 			if bp.Strength != cp.Strength {
@@ -170,6 +167,9 @@ func plateau(s *SteerResult) (float64, int) {
 // Verdict says in one line what the rule decides.
 func (c *Comparison) Verdict() string {
 	w := c.Worst()
+	if math.IsInf(w.Drop, -1) {
+		return "has no deciding evaluation to compare (the reports measured nothing the rule reads)"
+	}
 	if c.Holds() {
 		return fmt.Sprintf("holds: no evaluation drops by more than %.3g points (largest drop %.2f, %s)", c.MaxDrop, w.Drop, w.Metric)
 	}

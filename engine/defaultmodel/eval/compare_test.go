@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -102,5 +103,18 @@ func TestCompareRefusesMismatchedReports(t *testing.T) {
 	cand.Loss = nil
 	if _, err := Compare(base, cand, 0); err == nil || !strings.Contains(err.Error(), "different parts") {
 		t.Errorf("loss on one side only: err %v", err)
+	}
+}
+
+// A sweep given out of order is read in ascending order: "the smallest
+// strength that meets the targets" and Compare's rows rely on it.
+func TestStrengthsSorted(t *testing.T) {
+	o := Options{}
+	o.Steering.Strengths = []float32{8, 2, 4}
+	if got := fmt.Sprint(o.withDefaults().Steering.Strengths); got != "[2 4 8]" {
+		t.Errorf("strengths %s", got)
+	}
+	if fmt.Sprint(o.Steering.Strengths) != "[8 2 4]" {
+		t.Error("withDefaults sorted the caller's slice in place")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/steerbook/steerbook/engine"
@@ -99,9 +100,10 @@ type SteerOptions struct {
 // Strength 1 moves the mean negative activation onto the positive one at the
 // steered layer, but the prompt's sentiment still reaches later layers through
 // attention (in the corpus, sentiment never changes within a document), so
-// turning a continuation takes ten to twenty times that. On the shipped model
-// the continuation turns between 12 and 18 and, at layer 2, leaves the grammar
-// soon after, hence the steps of 2 there.
+// turning a continuation takes about ten times that. On the shipped model
+// the continuations turn between 6 and 12 (the check is met at 10), hence
+// the steps of 2 there; 24 and 32 show where the vector starts to write the
+// review itself.
 var DefaultStrengths = []float32{0, 1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24, 32}
 
 func (o Options) withDefaults() Options {
@@ -128,6 +130,10 @@ func (o Options) withDefaults() Options {
 	}
 	if len(o.Steering.Strengths) == 0 {
 		o.Steering.Strengths = DefaultStrengths
+	} else if !slices.IsSorted(o.Steering.Strengths) {
+		// "the smallest strength that meets the targets", the plot's lines
+		// and Compare all read the sweep in ascending order
+		o.Steering.Strengths = slices.Sorted(slices.Values(o.Steering.Strengths))
 	}
 	if o.Steering.Phase == 0 {
 		o.Steering.Phase = engine.Prefill

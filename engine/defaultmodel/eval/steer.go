@@ -450,9 +450,9 @@ func SteeringVariants(ctx context.Context, m *engine.Model, c Completer, opt Opt
 
 // MiddleLayer is the check's default layer, L/2: block 3 of 6, the first of
 // the second half. (Block 2, the last of the first half, is the other middle
-// layer; the variants report both. On the shipped model block 2 also turns
-// the sentiment but pulls most reviews onto another topic, while block 3
-// keeps every topic.)
+// layer; the variants report both. On the session-2 model block 2 also
+// turned the sentiment but pulled most reviews onto another topic; on the
+// shipped model both keep the topic and block 2 turns from strength 8.)
 func MiddleLayer(numLayers int) int { return numLayers / 2 }
 
 // VariantLayers are the layers the variants try: the two middle blocks

@@ -142,6 +142,16 @@ func main() {
 		}
 		return
 	}
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, f := range []string{"json", "plot", "md"} {
+		if set[f] {
+			log.Fatalf("-%s applies to one evaluation; with -compare, -out DIR keeps both reports (base/, candidate/) and the comparison", f)
+		}
+	}
+	if *maxDrop <= 0 {
+		log.Fatalf("-max-drop %g: the largest drop that still holds must be positive (points)", *maxDrop)
+	}
 	sub := func(d string) (dir, plot, md string) {
 		if *outDir == "" {
 			return "", "", ""
