@@ -70,9 +70,11 @@ func Compare(base, cand *Report, maxDrop float64) (*Comparison, error) {
 		maxDrop = MaxStorageDrop
 	}
 	bo, co := base.Options, cand.Options
-	if bo.Seed != co.Seed || bo.N != co.N || bo.MaxTokens != co.MaxTokens {
-		return nil, fmt.Errorf("eval: compare %s with %s: different options (seed %d/%d, n %d/%d, max tokens %d/%d)",
-			base.Model, cand.Model, bo.Seed, co.Seed, bo.N, co.N, bo.MaxTokens, co.MaxTokens)
+	if bo.Seed != co.Seed || bo.N != co.N || bo.MaxTokens != co.MaxTokens || bo.LossDocs != co.LossDocs ||
+		bo.Steering.Prompts != co.Steering.Prompts || bo.Steering.Contrast != co.Steering.Contrast {
+		return nil, fmt.Errorf("eval: compare %s with %s: different options (seed %d/%d, n %d/%d, max tokens %d/%d, loss documents %d/%d, steering prompts %d/%d, contrast %d/%d)",
+			base.Model, cand.Model, bo.Seed, co.Seed, bo.N, co.N, bo.MaxTokens, co.MaxTokens, bo.LossDocs, co.LossDocs,
+			bo.Steering.Prompts, co.Steering.Prompts, bo.Steering.Contrast, co.Steering.Contrast)
 	}
 	c := &Comparison{Base: base.Model, Candidate: cand.Model, MaxDrop: maxDrop}
 	if (base.Loss == nil) != (cand.Loss == nil) || len(base.Decoding) != len(cand.Decoding) || (base.Steering == nil) != (cand.Steering == nil) {
@@ -86,8 +88,8 @@ func Compare(base, cand *Report, maxDrop float64) (*Comparison, error) {
 	}
 	for i := range base.Decoding {
 		bd, cd := base.Decoding[i], cand.Decoding[i]
-		if bd.Decoding.Name != cd.Decoding.Name {
-			return nil, fmt.Errorf("eval: compare %s with %s: decoding %d is %q vs %q", base.Model, cand.Model, i, bd.Decoding.Name, cd.Decoding.Name)
+		if bd.Decoding != cd.Decoding {
+			return nil, fmt.Errorf("eval: compare %s with %s: decoding %d is %+v vs %+v", base.Model, cand.Model, i, bd.Decoding, cd.Decoding)
 		}
 		bm, cm := bd.Metrics, cd.Metrics
 		for _, f := range []struct {

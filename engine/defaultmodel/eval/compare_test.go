@@ -100,6 +100,16 @@ func TestCompareRefusesMismatchedReports(t *testing.T) {
 		t.Errorf("different strengths: err %v", err)
 	}
 	base, cand = compareReports()
+	cand.Options.Steering.Prompts = 256
+	if _, err := Compare(base, cand, 0); err == nil || !strings.Contains(err.Error(), "steering prompts 0/256") {
+		t.Errorf("different steering prompt counts: err %v", err)
+	}
+	base, cand = compareReports()
+	cand.Decoding[0].Decoding.Temperature = 0.8
+	if _, err := Compare(base, cand, 0); err == nil || !strings.Contains(err.Error(), "decoding 0") {
+		t.Errorf("different decodings: err %v", err)
+	}
+	base, cand = compareReports()
 	cand.Loss = nil
 	if _, err := Compare(base, cand, 0); err == nil || !strings.Contains(err.Error(), "different parts") {
 		t.Errorf("loss on one side only: err %v", err)
