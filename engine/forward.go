@@ -98,7 +98,7 @@ func (o *observer) Visit(v *dsv4.Visit) {
 	for i := range pos {
 		pos[i] = v.Pos0 + i
 	}
-	e := &Event{Site: site, Layer: v.Layer, Seq: o.seq, Phase: o.phase, Positions: pos, Tokens: v.Tokens,
+	e := &Event{Site: site, Layer: v.Layer, Seq: o.seq, Phase: o.phase, Positions: pos, Tokens: v.Tokens, End: o.seqLen,
 		Rows: v.Rows, Width: v.Width, Data: v.Data, Experts: v.Experts, Weights: v.Weights, TopK: v.TopK}
 	for _, iv := range o.cfg.ivs {
 		if !iv.selector().Matches(site, v.Layer, o.phase) || iv.Apply == nil {

@@ -109,9 +109,14 @@ type Event struct {
 
 	Positions []int
 	Tokens    []int
-	Rows      int
-	Width     int
-	Data      []float32
+	// End is the length of the sequence once the current call completes: the
+	// whole prompt's length in a prefill, also when a long prompt runs in
+	// chunks (each chunk an event of its own), and the new token's position
+	// + 1 in a decode step. Positions counted from the end use it.
+	End   int
+	Rows  int
+	Width int
+	Data  []float32
 
 	// Router only: Experts holds Rows×TopK chosen expert ids and Weights
 	// their routing weights (after renormalisation and scaling).

@@ -369,19 +369,35 @@ func conditionHook(c *Condition, rs *runState) Hook {
 	normalize(u)
 	rs.gate[c], rs.score[c] = map[int]bool{}, map[int]float64{}
 	site := c.Vector.Prov.Site
+	// Per sequence: the sum so far over the chunks of one prompt, and the
+	// end of that prompt (a new prefill call on a session has another end
+	// and starts a new sum).
+	sums, ends := map[int][]float64{}, map[int]int{}
 	return Hook{Sel: engine.Selector{Site: site, Layers: []int{c.Layer}, Phase: engine.Prefill}, Fn: func(e *engine.Event) {
 		d := len(u)
-		acc := make([]float64, d)
-		rows := 0
+		// The prompt ends at e.End (a long prompt arrives in chunks, each
+		// an event); without End the event is the whole prompt.
+		end := e.End
+		if end == 0 && e.Rows > 0 {
+			end = e.Positions[e.Rows-1] + 1
+		}
+		acc := sums[e.Seq]
+		if acc == nil || ends[e.Seq] != end {
+			acc = make([]float64, d)
+			sums[e.Seq], ends[e.Seq] = acc, end
+		}
 		for i := 0; i < e.Rows; i++ {
-			if (c.Last && i != e.Rows-1-c.Offset) || (!c.Last && e.Positions[i] < c.From) {
+			p := e.Positions[i]
+			if (c.Last && p != end-1-c.Offset) || (!c.Last && p < c.From) {
 				continue
 			}
 			r := reduceRow(e.Row(i), site.Streams(), d == e.Width && site.Streams(), -1)
 			for j := range acc {
 				acc[j] += r[j]
 			}
-			rows++
+		}
+		if e.Rows == 0 || e.Positions[e.Rows-1] != end-1 {
+			return // more of the prompt to come: decide at its last chunk
 		}
 		cs := cosine(acc, u)
 		rs.score[c][e.Seq] = cs
@@ -445,7 +461,10 @@ func steerHook(st *Steer, rs *runState) engine.Hook {
 			return
 		}
 		if e.Phase == engine.Prefill {
-			end := 0
+			// The prompt's length, known from the first chunk of a long
+			// prompt (e.End), so positions counted from its end are right
+			// in every chunk; models without End fall back to the rows seen.
+			end := e.End
 			for _, p := range e.Positions {
 				end = max(end, p+1)
 			}
