@@ -128,11 +128,12 @@ func (h *history) load(f *os.File) (last byte) {
 				if bad++; bad == 1 {
 					firstBad = n
 				}
-			case e.Started != "":
-				h.session = max(h.session, e.Session+1)
 			default:
-				h.entries = append(h.entries, e)
 				h.session = max(h.session, e.Session+1)
+				if e.Started != "" {
+					break // a session's claim record, not a cell
+				}
+				h.entries = append(h.entries, e)
 				if len(h.entries) > 2*maxHistory {
 					h.entries = append(h.entries[:0], h.entries[len(h.entries)-maxHistory:]...)
 				}

@@ -42,13 +42,7 @@ func cmdModel(args []string, stdout, stderr io.Writer) int {
 	if dir == "" && fs.NArg() > 0 {
 		dir = fs.Arg(0)
 	}
-	var m *engine.Model
-	var err error
-	if dir == "" {
-		m, err = engine.Default()
-	} else {
-		m, err = engine.Load(dir)
-	}
+	m, err := loadModel(dir)
 	if err != nil {
 		fmt.Fprintln(stderr, "steerbook model info:", err)
 		return 1
