@@ -373,9 +373,6 @@ func Extract(ctx context.Context, m Model, d *Dataset, opt ExtractOptions) (*Act
 				if opt.Offset < 0 || opt.Offset >= len(tk.Tokens) {
 					return nil, fmt.Errorf("steerlib: extract %q example %d: offset %d outside its %d tokens", d.Name, i, opt.Offset, len(tk.Tokens))
 				}
-			case ReadAll, ReadMean:
-			default:
-				return nil, fmt.Errorf("steerlib: extract: unknown read position %q", opt.Read)
 			}
 			items = append(items, item{tk, ci, i})
 			meanFrom = min(meanFrom, tk.Start)

@@ -364,6 +364,18 @@ func (s *Steering) Scores() map[*Condition]map[int]float64 {
 	return s.decisions
 }
 
+// promptEnd is the length of the prompt a prefill event belongs to: e.End,
+// known from the first chunk of a long prompt (each chunk is an event), so
+// positions counted from the prompt's end are right in every chunk; a model
+// that does not set End gives whole prompts, whose end is the last row's.
+func promptEnd(e *engine.Event) int {
+	end := e.End
+	if e.Rows > 0 {
+		end = max(end, e.Positions[e.Rows-1]+1)
+	}
+	return end
+}
+
 func conditionHook(c *Condition, rs *runState) Hook {
 	u := append([]float64(nil), c.Vector.Dirs[c.Layer]...)
 	normalize(u)
@@ -375,12 +387,7 @@ func conditionHook(c *Condition, rs *runState) Hook {
 	sums, ends := map[int][]float64{}, map[int]int{}
 	return Hook{Sel: engine.Selector{Site: site, Layers: []int{c.Layer}, Phase: engine.Prefill}, Fn: func(e *engine.Event) {
 		d := len(u)
-		// The prompt ends at e.End (a long prompt arrives in chunks, each
-		// an event); without End the event is the whole prompt.
-		end := e.End
-		if end == 0 && e.Rows > 0 {
-			end = e.Positions[e.Rows-1] + 1
-		}
+		end := promptEnd(e)
 		acc := sums[e.Seq]
 		if acc == nil || ends[e.Seq] != end {
 			acc = make([]float64, d)
@@ -461,16 +468,7 @@ func steerHook(st *Steer, rs *runState) engine.Hook {
 			return
 		}
 		if e.Phase == engine.Prefill {
-			// The prompt's length, known from the first chunk of a long
-			// prompt (e.End), so positions counted from its end are right
-			// in every chunk; models without End fall back to the rows seen.
-			end := e.End
-			for _, p := range e.Positions {
-				end = max(end, p+1)
-			}
-			if end > rs.promptLen[e.Seq] {
-				rs.promptLen[e.Seq] = end
-			}
+			rs.promptLen[e.Seq] = max(rs.promptLen[e.Seq], promptEnd(e))
 		}
 		switch {
 		case st.Phase == Prompt && e.Phase != engine.Prefill,
