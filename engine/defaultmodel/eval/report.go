@@ -206,12 +206,7 @@ func (r *Report) tables() []table {
 // bestGrammatical describes the most effective point that keeps ≥ 90 % of
 // sentences in the grammar.
 func (s *SteerResult) bestGrammatical() string {
-	best := -1
-	for i, p := range s.Points {
-		if p.InGrammar >= MinSteerInGrammar && (best < 0 || p.Positive > s.Points[best].Positive) {
-			best = i
-		}
-	}
+	_, best := plateau(s)
 	if best < 0 {
 		return "none"
 	}

@@ -64,9 +64,19 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("evalmodel: ")
+	set := map[string]bool{} // the flags given explicitly
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *compare != "" {
+		for _, f := range []string{"json", "plot", "md"} {
+			if set[f] {
+				log.Fatalf("-%s applies to one evaluation; with -compare, -out DIR keeps both reports (base/, candidate/) and the comparison", f)
+			}
+		}
+		if *maxDrop <= 0 {
+			log.Fatalf("-max-drop %g: the largest drop that still holds must be positive (points)", *maxDrop)
+		}
+	}
 	if *outDir != "" {
-		set := map[string]bool{}
-		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		if !set["plot"] {
 			*plotPath = filepath.Join(*outDir, "steering.png")
 		}
@@ -141,16 +151,6 @@ func main() {
 			os.Exit(1)
 		}
 		return
-	}
-	set := map[string]bool{}
-	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, f := range []string{"json", "plot", "md"} {
-		if set[f] {
-			log.Fatalf("-%s applies to one evaluation; with -compare, -out DIR keeps both reports (base/, candidate/) and the comparison", f)
-		}
-	}
-	if *maxDrop <= 0 {
-		log.Fatalf("-max-drop %g: the largest drop that still holds must be positive (points)", *maxDrop)
 	}
 	sub := func(d string) (dir, plot, md string) {
 		if *outDir == "" {
