@@ -42,7 +42,12 @@ func main() {
 	if err != nil {
 		log.Fatalf("mcunseen: -stages: %v", err)
 	}
-	m, err := open(*model)
+	var m *engine.Model
+	if *model != "" {
+		m, _, err = eval.Open(*model)
+	} else {
+		m, _, err = eval.OpenDefault("")
+	}
 	if err != nil {
 		log.Fatalf("mcunseen: %v", err)
 	}
@@ -132,11 +137,4 @@ func trainingQuestions(spec string) (map[string]bool, error) {
 		}
 	}
 	return seen, nil
-}
-
-func open(dir string) (*engine.Model, error) {
-	if dir == "" {
-		return engine.Default()
-	}
-	return engine.Load(dir)
 }
