@@ -35,7 +35,7 @@ def main():
         sys.exit(f"plot_stages: {len(labels)} labels for {len(a.runs)} runs")
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     ax2 = ax.twinx()
-    offset, ent = 0, None
+    offset, ent, seconds = 0, None, 0.0
     for i, d in enumerate(a.runs):
         rs = rows(d)
         s = json.load(open(os.path.join(d, "summary.json")))
@@ -50,6 +50,7 @@ def main():
             ax.axvline(offset, color="gray", lw=1)
             ax.text(offset, 1.25, " " + labels[i], color="gray", va="top")
         offset += s["steps"]
+        seconds += s["train_seconds"]
     train.loss_axes(ax, ent, "step (stages one after the other)")
     ax2.set_ylabel("held-out multiple-choice accuracy")
     ax2.set_ylim(0, 1.05)
@@ -58,7 +59,7 @@ def main():
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, loc="center", fontsize=8)
     ax.grid(alpha=0.3)
-    total = sum(json.load(open(os.path.join(d, "summary.json")))["train_seconds"] for d in a.runs) / 60
+    total = seconds / 60
     ax.set_title(f"Steerbook default model: {' + '.join(labels)} ({total:.0f} min)")
     fig.tight_layout()
     fig.savefig(a.out)
